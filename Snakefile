@@ -1,0 +1,43 @@
+"""Reproduce every figure and table of three interpretability papers, and say which claims hold.
+
+    snakemake --cores all figures                     # everything, default scale (mini), offline, CPU
+    snakemake --cores all wd_fig2                     # one paper item by its target (items.yaml)
+    snakemake --cores all figures --config scale=smoke
+    snakemake --workflow-profile profiles/slurm --config scale=paper figures
+
+Layout: rules/*.smk hold the DAG, scripts/ the thin glue, src/entangle the science.
+"""
+
+include: "rules/common.smk"
+
+
+rule figures:
+    """Every built paper item, the model-zoo table and the manifest, at the chosen scale."""
+    input:
+        built_item_files(),
+        f"{R}/tables/zoo.csv",
+        f"{R}/manifest.tsv",
+    default_target: True
+    localrule: True
+
+
+rule tables:
+    """Every built table item and the manifest."""
+    input:
+        built_item_files(kind="table"),
+        f"{R}/tables/zoo.csv",
+        f"{R}/manifest.tsv",
+    localrule: True
+
+
+rule all:
+    input:
+        rules.figures.input,
+    localrule: True
+
+
+include: "rules/data.smk"
+include: "rules/models.smk"
+include: "rules/activations.smk"
+include: "rules/evaluation.smk"
+include: "rules/items.smk"

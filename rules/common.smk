@@ -1,0 +1,73 @@
+# Configuration, paths and helpers shared by every rule file.
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
+from entangle.config import ConfigError, load_scale  # noqa: E402
+from snakemake.exceptions import WorkflowError  # noqa: E402
+
+
+configfile: "config.yaml"
+
+
+try:
+    SCALE = load_scale(config)
+except ConfigError as err:
+    raise WorkflowError(f"{err}\n(config.yaml, schema: schemas/config.schema.yaml)") from None
+
+R = str(SCALE.results)  # results/<scale>
+S = SCALE.settings
+MODELS = SCALE.models
+TRAINED = [m for m, spec in MODELS.items() if spec.trained]
+PRETRAINED = [m for m, spec in MODELS.items() if not spec.trained]
+GPU = S["gpu"]
+ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["items"]
+
+
+def _alternatives(names):
+    """A wildcard regex matching exactly these names."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+wildcard_constraints:
+    model=_alternatives(MODELS),
+    split="train|validation|test",
+    layer=r"\d+",
+    matrix="up|gate|down",
+    revision=r"[A-Za-z0-9._-]+",
+
+
+def model_spec(wildcards):
+    """The model's settings as a plain dict (params for scripts)."""
+    return asdict(MODELS[wildcards.model])
+
+
+def model_dir(wildcards):
+    """The directory a model's rule produces: trained checkpoints, or the record of a fetched hub model."""
+    return f"{R}/models/{wildcards.model}"
+
+
+def item_status(item_id):
+    """'built', 'not evaluable' or 'not yet built' for this scale."""
+    item = ITEMS[item_id]
+    if SCALE.name in item.get("not_evaluable", {}):
+        return "not evaluable"
+    return "built" if item.get("outputs") else "not yet built"
+
+
+def built_item_files(kind=None):
+    """Files of every item built at this scale (optionally only figures or tables)."""
+    return [f"{R}/{f}" for i, item in ITEMS.items() if item_status(i) == "built"
+            and (kind is None or item["kind"] == kind) for f in item["outputs"]]
+
+
+def log(name):
+    return f"{R}/logs/{name}.log"
+
+
+def bench(name):
+    return f"{R}/benchmarks/{name}.tsv"

@@ -1,0 +1,45 @@
+# One target rule per paper item (items.yaml) and the manifest of all 31 items.
+
+for _id, _item in ITEMS.items():
+    _status = item_status(_id)
+    if _status == "built":
+
+        rule:
+            name:
+                _item["target"]
+            input:
+                [f"{R}/{f}" for f in _item["outputs"]],
+            localrule: True
+
+    else:
+        _reason = (_item["not_evaluable"][SCALE.name] if _status == "not evaluable"
+                   else f"its analysis belongs to issue #{_item['issue']}")
+
+        rule:
+            name:
+                _item["target"]
+            params:
+                message=f"{_id} is {_status} at scale {SCALE.name}: {_reason}",
+            localrule: True
+            run:
+                raise WorkflowError(params.message)
+
+
+rule manifest:
+    """results/<scale>/manifest.tsv: every item of ITEMS.tsv with status, target, files and rule."""
+    input:
+        built_item_files(),
+        registry="items.yaml",
+    output:
+        manifest=f"{R}/manifest.tsv",
+    params:
+        scale=SCALE.name,
+        results=R,
+        statuses={i: item_status(i) for i in ITEMS},
+    log:
+        log("manifest"),
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/manifest.py"

@@ -1,0 +1,23 @@
+"""Capture one MLP matrix's inputs and pre-activation outputs at one model revision and layer."""
+
+import logging
+
+import numpy as np
+import torch
+from _runner import run
+
+from entangle.capture import capture_matrix
+from entangle.models.load import load_model
+
+
+def main(model: dict, windows: str, revision: str, layer: str, matrix: str, max_windows: int | None,
+         inputs: str, outputs: str, device: str = "cpu") -> None:
+    net, _ = load_model(model["source"], revision, device=device)
+    w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
+    d_in, d_out = capture_matrix(net, w, int(layer), matrix, inputs, outputs)
+    logging.info("%s@%s L%s.%s: %d tokens, d_in=%d, d_out=%d", model["name"], revision, layer, matrix,
+                 w.numel(), d_in, d_out)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,141 @@
+"""Workflow configuration: one block per scale, validated before any job runs.
+
+`load_scale(raw)` checks the whole file against schemas/config.schema.yaml, then the cross-references
+a schema cannot express (roles name defined models of the right family, the tokenizer matches the
+models), and returns the chosen scale as a `Scale`. Errors name the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from entangle.models.schedule import checkpoint_steps, revision_name
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+FAMILIES = ("gpt_neox", "opt", "llama", "gpt2")
+# Which families can stand in for each role (activation function of the papers' models).
+ROLE_FAMILIES = {"gelu": ("gpt_neox", "gpt2"), "relu": ("opt",), "swiglu": ("llama",), "gpt2": ("gpt2",)}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says which key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a scale: trained by the workflow, or loaded from the hub or a local copy.
+
+    `source` is what the loader opens: the workflow's model directory for trained models, else the
+    local `path` if given, else the hub id. `revisions` lists every checkpoint that exists.
+    """
+
+    name: str
+    family: str
+    source: str
+    revision: str
+    context: int
+    trained: bool
+    revisions: tuple[str, ...]
+    hub_id: str | None = None
+    size: dict = field(default_factory=dict)
+    steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The selected scale's settings (`settings` is its raw, validated block)."""
+
+    name: str
+    settings: dict
+    models: dict[str, ModelSpec]
+
+    @property
+    def results(self) -> Path:
+        return Path("results") / self.name
+
+    def role(self, role: str) -> ModelSpec:
+        return self.models[self.settings["roles"][role]]
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    where = _where(error.absolute_path)
+    kind, schema = error.validator, error.schema
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"unknown key {', '.join(map(repr, unknown))} at {where}; allowed keys: {', '.join(allowed)}"
+    if kind == "enum":
+        return f"{where} = {error.instance!r} is not allowed; allowed values: {', '.join(map(str, schema['enum']))}"
+    if kind == "const":
+        return f"{where} = {error.instance!r} is not allowed here; expected {schema['const']!r}"
+    if kind == "required":
+        return f"{error.message} at {where}"
+    return f"{where}: {error.message}"
+
+
+def validate(raw: dict) -> None:
+    """Raise ConfigError for the first schema violation, else return None."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(raw), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        deepest = max(errors, key=lambda e: len(e.absolute_path))
+        raise ConfigError(f"invalid config: {_explain(jsonschema.exceptions.best_match([deepest]))}")
+
+
+def _model_spec(name: str, entry: dict, settings: dict, results: Path) -> ModelSpec:
+    if "hub_id" in entry:
+        revision = entry.get("revision", "main")
+        return ModelSpec(name=name, family=entry["family"], source=entry.get("path", entry["hub_id"]),
+                         revision=revision, context=entry.get("context", settings["context"]),
+                         trained=False, revisions=(revision,), hub_id=entry["hub_id"])
+    training = settings.get("training")
+    if training is None:
+        raise ConfigError(f"model {name!r} is trained by the workflow but the scale has no `training` block")
+    if entry["d_model"] % entry["n_heads"]:
+        raise ConfigError(f"models.{name}: d_model={entry['d_model']} is not divisible by n_heads={entry['n_heads']}")
+    steps = entry.get("steps", training["steps"])
+    schedule = checkpoint_steps(steps, training["checkpoints"]["log_until"], training["checkpoints"]["every"])
+    size = {k: entry[k] for k in ("d_model", "n_layers", "n_heads", "d_ff")}
+    return ModelSpec(name=name, family=entry["family"], source=str(results / "models" / name),
+                     revision=revision_name(steps), context=settings["context"], trained=True,
+                     revisions=tuple(revision_name(s) for s in schedule), size=size, steps=steps)
+
+
+def load_scale(raw: dict, scale: str | None = None) -> Scale:
+    """Validate the whole config and return the scale named by `scale` (default: raw['scale'])."""
+    validate(raw)
+    name = scale or raw["scale"]
+    if name not in raw["scales"]:
+        raise ConfigError(f"scale {name!r} is not defined; choose one of: {', '.join(raw['scales'])}")
+    settings = raw["scales"][name]
+    results = Path("results") / name
+    models = {m: _model_spec(m, entry, settings, results) for m, entry in settings["models"].items()}
+    roles = settings["roles"]
+    for role, families in ROLE_FAMILIES.items():
+        _check_role(role, roles[role], models, families)
+    for member in roles["sizes"]:
+        _check_role("sizes", member, models, ROLE_FAMILIES["gelu"])
+    if settings["tokenizer"]["source"] == "trained" and not all(m.trained for m in models.values()):
+        raise ConfigError(f"scales.{name}.tokenizer.source = 'trained' needs every model trained by the workflow; "
+                          "use source: model for hub models")
+    if settings["tokenizer"]["source"] == "model" and any(m.trained for m in models.values()):
+        raise ConfigError(f"scales.{name}.tokenizer.source = 'model' but some models are trained by the workflow; "
+                          "use source: trained")
+    return Scale(name=name, settings=settings, models=models)
+
+
+def _check_role(role: str, model: str, models: dict[str, ModelSpec], families: tuple[str, ...]) -> None:
+    if model not in models:
+        raise ConfigError(f"roles.{role} = {model!r} is not a model of this scale; defined models: {', '.join(models)}")
+    if models[model].family not in families:
+        raise ConfigError(f"roles.{role} = {model!r} has family {models[model].family!r}; "
+                          f"this role needs one of: {', '.join(families)}")

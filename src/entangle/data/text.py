@@ -1,0 +1,90 @@
+"""Text splits and token windows, the same at every scale.
+
+Splits are plain text files (`train.txt`, `validation.txt`, `test.txt`). At smoke and mini scale they
+are generated (`entangle.data.corpus`); at paper scale they are WikiText-2 raw rows from `datasets`,
+joined as the reference code joins them (train with " ", validation and test with "\n\n").
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import torch
+
+SPLITS = ("train", "validation", "test")
+
+
+class DataError(RuntimeError):
+    """Text data is missing, unreachable or too short; the message says how to fix it."""
+
+
+def fetch_hf_splits(dataset: str, config: str, revision: str | None, join: dict[str, str],
+                    local_path: str | None = None) -> dict[str, str]:
+    """WikiText-style splits from `datasets` (or a `save_to_disk` copy), rows joined per split.
+
+    Returns {split: text}. Offline without a cached copy this raises DataError naming the dataset and
+    how to provide it, instead of a stack trace from inside `datasets`.
+    """
+    import datasets
+
+    try:
+        if local_path:
+            splits = datasets.load_from_disk(local_path)
+        else:
+            splits = datasets.load_dataset(dataset, config, revision=revision)
+    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        where = f"local copy {local_path!r}" if local_path else f"{dataset!r} (config {config!r}, revision {revision!r})"
+        raise DataError(
+            f"cannot load dataset {where}: {type(exc).__name__}: {exc}\n"
+            f"Fix: on a machine with network, run `python -c \"import datasets; datasets.load_dataset("
+            f"'{dataset}', '{config}').save_to_disk('wikitext2')\"` and set text.local_path: wikitext2 in "
+            f"config.yaml, or pre-populate the datasets cache ($HF_HOME) and run with HF_DATASETS_OFFLINE=1."
+        ) from exc
+    missing = [s for s in SPLITS if s not in splits]
+    if missing:
+        raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")
+    return {s: join[s].join(splits[s]["text"]) for s in SPLITS}
+
+
+def tokenize(tokenizer, text: str) -> torch.Tensor:
+    """Token ids of a whole split as one stream: LongTensor [T]."""
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def eval_windows(ids: torch.Tensor, length: int, max_windows: int | None = None, what: str = "split") -> torch.Tensor:
+    """Non-overlapping windows of `length` tokens, leftover dropped: LongTensor [n, length].
+
+    This is the reference perplexity and activation protocol (REFERENCE_METHODS.md 0.8, M4).
+    """
+    n = ids.numel() // length
+    if n < 1:
+        raise DataError(f"{what} has {ids.numel()} tokens, fewer than one window of {length}; "
+                        "give it more text or use a shorter context")
+    if max_windows is not None:
+        n = min(n, max_windows)
+    return ids[: n * length].view(n, length)
+
+
+def calibration_windows(ids: torch.Tensor, n: int, length: int, seed: int) -> torch.Tensor:
+    """`n` random windows of `length` tokens, as the SparseGPT/Sparse Expansion loaders draw them.
+
+    `random.seed(seed)`, then each start is `randint(0, T - length - 1)`: LongTensor [n, length].
+    """
+    if ids.numel() <= length + 1:
+        raise DataError(f"calibration split has {ids.numel()} tokens, too few for windows of {length}")
+    rng = random.Random(seed)
+    starts = [rng.randint(0, ids.numel() - length - 1) for _ in range(n)]
+    return torch.stack([ids[s : s + length] for s in starts])
+
+
+def read_split(directory: str | Path, split: str) -> str:
+    """Text of one split; DataError if it is missing or empty."""
+    path = Path(directory) / f"{split}.txt"
+    if not path.is_file():
+        raise DataError(f"text split {split!r} not found at {path}")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise DataError(f"text split {split!r} at {path} is empty")
+    return text

@@ -1,0 +1,32 @@
+"""Perplexity by the reference protocol, with per-window NLL for statistics.
+
+Non-overlapping windows of the context length (leftover dropped), shift-by-one cross-entropy,
+PPL = exp(mean token NLL) (REFERENCE_METHODS.md 0.8). All windows have the same length, so the mean of
+per-window means equals the mean over all tokens.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+
+@torch.no_grad()
+def window_nll(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 8) -> torch.Tensor:
+    """Mean next-token NLL (nats) of each window: float64 [n_windows]."""
+    device = next(model.parameters()).device
+    out = []
+    for start in tqdm(range(0, windows.shape[0], batch_size), desc="perplexity", unit="batch", mininterval=2.0):
+        batch = windows[start : start + batch_size].to(device)
+        logits = model(input_ids=batch).logits[:, :-1].float()
+        nll = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:], reduction="none")
+        out.append(nll.mean(dim=1).double().cpu())
+    return torch.cat(out)
+
+
+def perplexity(nll: torch.Tensor) -> float:
+    """exp(mean NLL) over equal-length windows."""
+    return math.exp(nll.mean().item())

@@ -1,0 +1,9 @@
+"""SAEs on a toy image classifier, with and without the neuron-embedding loss (Foote §3.3, §4.2)."""
+
+from .data import load_digits_split, normalize_images
+from .features import activation_map, importance_map, logit_effects, neuron_report
+from .metrics import neuron_embedding_metrics, reconstruction_metrics
+from .mlp import MLP, accuracy, train_mlp
+from .model import SparseAutoencoder
+from .ne_loss import NeuronEmbeddingLoss
+from .train import DEFAULTS, train_sae

@@ -1,0 +1,42 @@
+"""Shared fixtures: a tiny trained tokenizer and tiny models of every family, built offline."""
+
+from __future__ import annotations
+
+import os
+
+# Tests never use the network: the Hugging Face libraries read these at import time.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from entangle.data.tokenizer import train_bpe
+from entangle.models.zoo import build_config, build_model
+
+FAMILIES = ("gpt_neox", "opt", "llama", "gpt2")
+TEXT = [f"The {w} of the {v} was {n} km , and the {v} @-@ {w} ( born 18{n} ) ." for n in range(10, 60)
+        for w, v in (("river", "city"), ("king", "army"), ("song", "band"))]
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return train_bpe(TEXT, vocab_size=300)
+
+
+def tiny_model(family: str, vocab_size: int, seed: int = 0, n_layers: int = 2):
+    config = build_config(family, vocab_size, context=32, d_model=16, n_layers=n_layers, n_heads=2, d_ff=24,
+                          special_id=0)
+    return build_model(config, seed).eval()
+
+
+@pytest.fixture(params=FAMILIES)
+def family_model(request, tokenizer):
+    return tiny_model(request.param, len(tokenizer))
+
+
+@pytest.fixture
+def token_windows(tokenizer):
+    ids = torch.tensor(tokenizer(" ".join(TEXT))["input_ids"])
+    return ids[: 4 * 32].view(4, 32)

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+import torch
+
+from entangle.capture import capture_matrix, load_matrix
+from entangle.evaluation.perplexity import perplexity, window_nll
+from entangle.models import arch
+from tests.conftest import tiny_model
+
+
+def test_capture_matches_weights_and_stops_after_the_layer(family_model, token_windows, tmp_path):
+    calls = []
+    last = arch.blocks(family_model)[-1]
+    handle = last.register_forward_hook(lambda *a: calls.append(1))
+    d_in, d_out = capture_matrix(family_model, token_windows, 0, "up", tmp_path / "x.npy", tmp_path / "y.npy",
+                                 batch_size=3)
+    handle.remove()
+    assert calls == []  # block 1 never ran
+    x, y = load_matrix(tmp_path / "x.npy"), load_matrix(tmp_path / "y.npy")
+    assert x.shape == (token_windows.numel(), d_in) and y.shape == (token_windows.numel(), d_out)
+    module = arch.mlp_matrix(family_model, 0, "up")
+    bias = module.bias.detach().numpy() if module.bias is not None else 0
+    w = arch.weight(family_model, 0, "up").detach().numpy()
+    np.testing.assert_allclose(y, x @ w.T + bias, atol=1e-5)
+
+
+def test_capture_failure_leaves_no_file(tokenizer, token_windows, tmp_path):
+    model = tiny_model("gpt_neox", len(tokenizer))
+    bad = token_windows.clone()
+    bad[2, 0] = 10_000  # out of vocabulary: the second batch fails
+    with pytest.raises(IndexError):
+        capture_matrix(model, bad, 0, "up", tmp_path / "x.npy", tmp_path / "y.npy", batch_size=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_window_nll_matches_the_models_own_loss(family_model, token_windows):
+    nll = window_nll(family_model, token_windows, batch_size=3)
+    with torch.no_grad():
+        expected = [family_model(input_ids=w[None], labels=w[None]).loss.item() for w in token_windows]
+    np.testing.assert_allclose(nll.numpy(), expected, rtol=1e-5)
+    assert perplexity(nll) == pytest.approx(float(np.exp(np.mean(expected))), rel=1e-6)
