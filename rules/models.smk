@@ -39,6 +39,9 @@ if PRETRAINED:
             model=_alternatives(PRETRAINED),
         params:
             model=model_spec,
+            hub=lambda wc: f"{MODELS[wc.model].hub_id} @ {', '.join(MODELS[wc.model].revisions)}",
+        message:
+            "fetch {params.hub}"
         log:
             log("fetch_model/{model}"),
         conda:

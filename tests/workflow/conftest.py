@@ -1,0 +1,30 @@
+"""Helpers for running Snakemake on this repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(*args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run snakemake in the repository; returns the completed process (stdout and stderr merged)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=REPO, env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def smoke_results() -> Path:
+    """Run `figures` at smoke scale once per session (reusing up-to-date outputs) and return its results dir."""
+    snakemake("--cores", "2", "figures", "--config", "scale=smoke")
+    return REPO / "results" / "smoke"
