@@ -1,0 +1,1 @@
+# Neuron embeddings, feature clusters and SAEs with the neuron-embedding loss (NE paper).
