@@ -1,7 +1,9 @@
 """Writing outputs safely: every file or directory appears whole or not at all.
 
 Each writer fills a temporary sibling (`.name.tmp-<pid>`) and renames it into place, so a job killed
-mid-write (SIGKILL included) never leaves a truncated output for a rerun to trust.
+mid-write (SIGKILL included) never leaves a truncated output for a rerun to trust. A kill skips the
+cleanup, so the next writer of the same target first removes stale `.name.tmp-*` siblings (Snakemake
+runs one job per output at a time).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ def atomic_path(target: str | Path, directory: bool = False):
     """Yield a temporary path next to `target`; on success rename it to `target`, on error delete it."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        _remove(stale)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    _remove(tmp)
     if directory:
         tmp.mkdir()
     try:

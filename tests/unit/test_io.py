@@ -27,3 +27,12 @@ def test_tables_are_csv_and_markdown(tmp_path):
     write_table(df, tmp_path / "t.csv", tmp_path / "t.md")
     assert (tmp_path / "t.csv").read_text() == "model,ppl\na|b,12.3457\n"
     assert markdown_table(df) == "| model | ppl |\n|---|---|\n| a\\|b | 12.35 |"
+
+
+def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
+    stale = tmp_path / ".model.tmp-12345"
+    stale.mkdir()
+    (stale / "half.safetensors").write_text("x")
+    with atomic_path(tmp_path / "model", directory=True) as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
