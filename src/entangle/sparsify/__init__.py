@@ -4,7 +4,7 @@ Weights are in nn.Linear layout [d_out, d_in]; masks are True where a weight is 
 """
 
 from .expansion import ExpandedLinear, sparse_expand
-from .kmeans import kmeans
+from .clustering import kmeans
 from .magnitude import magnitude_mask, magnitude_prune
 from .masks import Sparsity
 from .router import Router, fit_pca

@@ -1,0 +1,124 @@
+"""SparseGPT (Frantar & Alistarh 2023): one-shot OBS pruning of one linear layer.
+
+Usage: `g = SparseGPT(linear.weight); g.add_batch(x) ...; w = g.prune(0.5)`; the caller writes `w` back.
+All arithmetic is fp32 on the weight's device; the result has the weight's dtype.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch import Tensor
+
+from .masks import Sparsity, nm_mask, threshold_mask
+
+log = logging.getLogger(__name__)
+
+
+class SparseGPT:
+    """Hessian accumulator and pruner for a weight `[d_out, d_in]` (nn.Linear layout)."""
+
+    def __init__(self, weight: Tensor):
+        if weight.dim() != 2:
+            raise ValueError(f"SparseGPT needs a 2-D [d_out, d_in] weight, got shape {tuple(weight.shape)}")
+        self.weight = weight
+        self.H = torch.zeros(weight.shape[1], weight.shape[1], dtype=torch.float32, device=weight.device)
+        self.nsamples = 0
+
+    def add_batch(self, inp: Tensor, n_sequences: int | None = None) -> None:
+        """Accumulate `H = (2 / N_seq) * sum X^T X` as a running mean (fp32).
+
+        inp: [B, L, d_in] or [L, d_in]. It counts as `n_sequences` sequences, by default B
+        (1 for a 2-D input). Sparse Expansion passes one cluster's tokens of all N_seq sequences.
+        """
+        if inp.dim() == 2:
+            inp = inp.unsqueeze(0)
+        count = inp.shape[0] if n_sequences is None else n_sequences
+        inp = inp.reshape(-1, inp.shape[-1]).to(self.H.device)
+        self.H *= self.nsamples / (self.nsamples + count)
+        self.nsamples += count
+        inp = math.sqrt(2 / self.nsamples) * inp.float()
+        self.H += inp.t() @ inp
+
+    def prune(
+        self,
+        sparsity: Sparsity | float | str | tuple[int, int],
+        blocksize: int = 128,
+        percdamp: float = 0.01,
+        max_retries: int = 5,
+    ) -> Tensor:
+        """Pruned and OBS-updated copy of the weight, [d_out, d_in] in the weight's dtype.
+
+        Unstructured: one joint mask per `blocksize`-column block over all rows,
+        `score = w**2 / U_jj**2 <= sort(score.flatten())[int(numel * s)]`, chosen from the
+        already-updated weights. N:M: per row, the N lowest scores of every M columns.
+        Inputs never seen (diag H == 0) get H_jj = 1 and their weight column zeroed.
+        """
+        sp = Sparsity.parse(sparsity)
+        if self.nsamples == 0:
+            raise ValueError("SparseGPT.prune called before any add_batch")
+        if sp.is_nm and blocksize % sp.m:
+            raise ValueError(f"N:M sparsity needs blocksize ({blocksize}) divisible by M={sp.m}")
+        W = self.weight.detach().to(self.H.device).float().clone()
+        H = self.H.clone()
+        dead = H.diagonal() == 0
+        H[dead, dead] = 1
+        W[:, dead] = 0
+        U = _inverse_cholesky_upper(H, percdamp, max_retries)
+
+        cols = W.shape[1]
+        for i1 in range(0, cols, blocksize):
+            i2 = min(i1 + blocksize, cols)
+            W1 = W[:, i1:i2].clone()
+            Q1 = torch.zeros_like(W1)
+            Err1 = torch.zeros_like(W1)
+            U1 = U[i1:i2, i1:i2]
+            d = U1.diagonal()
+            if sp.is_nm:
+                mask1 = torch.zeros_like(W1, dtype=torch.bool)
+            else:
+                mask1 = threshold_mask(W1**2 / d.reshape(1, -1) ** 2, sp.ratio)
+            for i in range(i2 - i1):
+                if sp.is_nm and i % sp.m == 0:
+                    score = W1[:, i : i + sp.m] ** 2 / d[i : i + sp.m].reshape(1, -1) ** 2
+                    mask1[:, i : i + sp.m] = nm_mask(score, sp.n, sp.m)
+                w = W1[:, i]
+                q = w.masked_fill(mask1[:, i], 0)
+                Q1[:, i] = q
+                err = (w - q) / d[i]
+                W1[:, i:] -= err.unsqueeze(1) @ U1[i, i:].unsqueeze(0)
+                Err1[:, i] = err
+            W[:, i1:i2] = Q1
+            W[:, i2:] -= Err1 @ U[i1:i2, i2:]
+        return W.to(self.weight.dtype)
+
+
+def _inverse_cholesky_upper(H: Tensor, percdamp: float, max_retries: int) -> Tensor:
+    """Upper Cholesky factor U of (H + damp I)^-1 (U^T U = H^-1), damp = frac * mean(diag H).
+
+    frac = percdamp; if a factorization fails (singular or indefinite H), retry with
+    frac = max(percdamp, 0.01) * 10**k for k = 1..max_retries, logging each retry.
+    """
+    if not torch.isfinite(H).all():
+        raise ValueError("SparseGPT Hessian has non-finite entries (NaN or inf in the calibration inputs?)")
+    mean_diag = H.diagonal().mean()
+    eye = torch.eye(H.shape[0], dtype=H.dtype, device=H.device)
+    for attempt in range(max_retries + 1):
+        frac = percdamp if attempt == 0 else max(percdamp, 0.01) * 10**attempt
+        L, info = torch.linalg.cholesky_ex(H + frac * mean_diag * eye)
+        if info.item() == 0:
+            U, info = torch.linalg.cholesky_ex(torch.cholesky_inverse(L), upper=True)
+            if info.item() == 0 and torch.isfinite(U).all():
+                return U
+        if attempt < max_retries:
+            next_frac = max(percdamp, 0.01) * 10 ** (attempt + 1)
+            log.warning(
+                "SparseGPT: Cholesky failed with damping %.3g x mean(diag H) = %.3g; retrying with %.3g x mean(diag H)",
+                frac, (frac * mean_diag).item(), next_frac,
+            )
+    raise RuntimeError(
+        f"SparseGPT: Cholesky of the damped Hessian failed after {max_retries} retries "
+        f"(last damping {frac:.3g} x mean(diag H) = {(frac * mean_diag).item():.3g}); the Hessian is badly indefinite"
+    )

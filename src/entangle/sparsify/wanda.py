@@ -1,0 +1,50 @@
+"""Wanda (Sun et al. 2023): prune by |W_ij| * ||X_j||, compared within each output row."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .masks import Sparsity, nm_mask
+
+
+class WandaStats:
+    """Running input statistics of one linear layer.
+
+    `scaler_row[j] = sum over calibration tokens of x_j**2 / N_seq` (fp32), where N_seq counts
+    sequences: the batch dim of each `add_batch` call, 1 for a 2-D call. Kept as a running mean.
+    """
+
+    def __init__(self, in_features: int, device: torch.device | str | None = None):
+        self.scaler_row = torch.zeros(in_features, dtype=torch.float32, device=device)
+        self.nsamples = 0
+
+    def add_batch(self, inp: Tensor) -> None:
+        """inp: [B, L, d_in] (B sequences) or [L, d_in] (one sequence)."""
+        if inp.dim() == 2:
+            inp = inp.unsqueeze(0)
+        batch = inp.shape[0]
+        inp = inp.reshape(-1, inp.shape[-1]).float()
+        self.scaler_row *= self.nsamples / (self.nsamples + batch)
+        self.nsamples += batch
+        self.scaler_row += inp.pow(2).sum(0) / self.nsamples
+
+
+def wanda_mask(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int]) -> Tensor:
+    """Bool mask (True = prune) for `weight` [d_out, d_in] given `scaler_row` [d_in].
+
+    Score `|W_ij| * sqrt(scaler_row_j)`. Unstructured: per output row, stable ascending sort, prune
+    the first int(d_in * s). N:M: the N lowest scores of every M consecutive inputs, per row.
+    """
+    sp = Sparsity.parse(sparsity)
+    score = weight.detach().abs().float() * torch.sqrt(scaler_row.to(weight.device).float()).reshape(1, -1)
+    if sp.is_nm:
+        return nm_mask(score, sp.n, sp.m)
+    order = torch.sort(score, dim=-1, stable=True)[1]
+    mask = torch.zeros_like(score, dtype=torch.bool)
+    return mask.scatter_(1, order[:, : int(score.shape[1] * sp.ratio)], True)
+
+
+def wanda_prune(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int]) -> Tensor:
+    """Pruned copy of `weight` [d_out, d_in], same dtype and device."""
+    return weight.detach().masked_fill(wanda_mask(weight, scaler_row, sparsity), 0)
