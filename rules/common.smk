@@ -59,10 +59,19 @@ def item_status(item_id):
     return "built" if item.get("outputs") else "not yet built"
 
 
+def item_files(item_id):
+    """Files of an item at this scale: all of them once built, else the panels built so far (if any)."""
+    item = ITEMS[item_id]
+    status = item_status(item_id)
+    if status == "not evaluable":
+        return []
+    files = item["outputs"] if status == "built" else item.get("partial", {}).get("outputs", [])
+    return [f"{R}/{f}" for f in files]
+
+
 def built_item_files(kind=None):
-    """Files of every item built at this scale (optionally only figures or tables)."""
-    return [f"{R}/{f}" for i, item in ITEMS.items() if item_status(i) == "built"
-            and (kind is None or item["kind"] == kind) for f in item["outputs"]]
+    """Files of every item built (or partly built) at this scale, optionally only figures or tables."""
+    return [f for i, item in ITEMS.items() if kind is None or item["kind"] == kind for f in item_files(i)]
 
 
 def log(name):

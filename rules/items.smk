@@ -13,11 +13,13 @@ for _id, _item in ITEMS.items():
 
     else:
         _reason = (_item["not_evaluable"][SCALE.name] if _status == "not evaluable"
-                   else f"its analysis belongs to issue #{_item['issue']}")
+                   else _item.get("partial", {}).get("note", f"its analysis belongs to issue #{_item['issue']}"))
 
         rule:
             name:
                 _item["target"]
+            input:
+                item_files(_id),
             params:
                 message=f"{_id} is {_status} at scale {SCALE.name}: {_reason}",
             localrule: True

@@ -14,13 +14,14 @@ def main(registry: str, scale: str, results: str, statuses: dict, manifest: str)
         if status == "not evaluable":
             reason = item["not_evaluable"][scale]
         elif status == "not yet built":
-            reason = f"analysis belongs to issue #{item['issue']}"
+            reason = item.get("partial", {}).get("note", f"analysis belongs to issue #{item['issue']}")
         else:
             reason = ""
+        source = item if status == "built" else item.get("partial", {})
         rows.append({"item": item_id, "paper": item["paper"], "kind": item["kind"], "status": status,
                      "reason": reason, "target": item["target"],
-                     "files": ",".join(f"{results}/{f}" for f in item.get("outputs", [])),
-                     "rule": item.get("rule", ""), "what": item["what"]})
+                     "files": ",".join(f"{results}/{f}" for f in source.get("outputs", [])),
+                     "rule": source.get("rule", ""), "what": item["what"]})
     with atomic_path(manifest) as tmp:
         pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False)
 

@@ -7,7 +7,7 @@ models), and returns the chosen scale as a `Scale`. Errors name the key and the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jsonschema
@@ -38,6 +38,7 @@ class ModelSpec:
     source: str
     revision: str
     context: int
+    n_layers: int
     trained: bool
     revisions: tuple[str, ...]
     hub_id: str | None = None
@@ -59,6 +60,37 @@ class Scale:
 
     def role(self, role: str) -> ModelSpec:
         return self.models[self.settings["roles"][role]]
+
+    def dynamics_revisions(self) -> list[str]:
+        """Checkpoints of the GELU model for training dynamics (WD-FA2), in step order."""
+        return _dynamics_revisions(self.settings, self.role("gelu"))
+
+    def interval_revisions(self, model: str) -> list[str]:
+        """Checkpoints `interval_every` steps apart, plus the last (NC-F1 weight changes)."""
+        return _interval_revisions(self.settings, self.models[model])
+
+
+def _step(revision: str) -> int:
+    return int(revision.removeprefix("step"))
+
+
+def _dynamics_revisions(settings: dict, spec: ModelSpec) -> list[str]:
+    wanted = settings["wasserstein"]["dynamics"]["revisions"]
+    return list(spec.revisions) if wanted == "all" else sorted(wanted, key=_step)
+
+
+def _interval_revisions(settings: dict, spec: ModelSpec) -> list[str]:
+    every = settings["wasserstein"]["dynamics"]["interval_every"]
+    final = _step(spec.revision) if spec.revision.startswith("step") else None
+    if final is None:
+        raise ConfigError(f"model {spec.name!r} has revision {spec.revision!r}; training dynamics need 'stepN' revisions")
+    grid = [f"step{s}" for s in range(0, final + 1, every)] + [spec.revision]
+    if spec.trained:
+        missing = sorted(set(grid) - set(spec.revisions), key=_step)
+        if missing:
+            raise ConfigError(f"wasserstein.dynamics.interval_every = {every} asks for checkpoints {missing} that "
+                              f"model {spec.name!r} does not save; use a multiple of training.checkpoints.every")
+    return sorted(set(grid), key=_step)
 
 
 def _where(path) -> str:
@@ -96,7 +128,7 @@ def _model_spec(name: str, entry: dict, settings: dict, results: Path) -> ModelS
         revision = entry.get("revision", "main")
         return ModelSpec(name=name, family=entry["family"], source=entry.get("path", entry["hub_id"]),
                          revision=revision, context=entry.get("context", settings["context"]),
-                         trained=False, revisions=(revision,), hub_id=entry["hub_id"])
+                         n_layers=entry["n_layers"], trained=False, revisions=(revision,), hub_id=entry["hub_id"])
     training = settings.get("training")
     if training is None:
         raise ConfigError(f"model {name!r} is trained by the workflow but the scale has no `training` block")
@@ -106,7 +138,7 @@ def _model_spec(name: str, entry: dict, settings: dict, results: Path) -> ModelS
     schedule = checkpoint_steps(steps, training["checkpoints"]["log_until"], training["checkpoints"]["every"])
     size = {k: entry[k] for k in ("d_model", "n_layers", "n_heads", "d_ff")}
     return ModelSpec(name=name, family=entry["family"], source=str(results / "models" / name),
-                     revision=revision_name(steps), context=settings["context"], trained=True,
+                     revision=revision_name(steps), context=settings["context"], n_layers=entry["n_layers"], trained=True,
                      revisions=tuple(revision_name(s) for s in schedule), size=size, steps=steps)
 
 
@@ -124,6 +156,8 @@ def load_scale(raw: dict, scale: str | None = None) -> Scale:
         _check_role(role, roles[role], models, families)
     for member in roles["sizes"]:
         _check_role("sizes", member, models, ROLE_FAMILIES["gelu"])
+    if "wasserstein" in settings:
+        models = _with_dynamics_revisions(settings, models)
     if settings["tokenizer"]["source"] == "trained" and not all(m.trained for m in models.values()):
         raise ConfigError(f"scales.{name}.tokenizer.source = 'trained' needs every model trained by the workflow; "
                           "use source: model for hub models")
@@ -131,6 +165,21 @@ def load_scale(raw: dict, scale: str | None = None) -> Scale:
         raise ConfigError(f"scales.{name}.tokenizer.source = 'model' but some models are trained by the workflow; "
                           "use source: trained")
     return Scale(name=name, settings=settings, models=models)
+
+
+def _with_dynamics_revisions(settings: dict, models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+    """Hub models also list the checkpoints the dynamics analyses load, so `fetch_model` gets them."""
+    gelu = settings["roles"]["gelu"]
+    for name in dict.fromkeys([gelu, *settings["roles"]["sizes"]]):
+        spec = models[name]
+        wanted = _interval_revisions(settings, spec)
+        if name == gelu:
+            wanted += _dynamics_revisions(settings, spec)
+        if not spec.trained:
+            models[name] = replace(spec, revisions=tuple(sorted(set(spec.revisions) | set(wanted), key=_step)))
+        elif missing := set(wanted) - set(spec.revisions):
+            raise ConfigError(f"model {name!r} does not save checkpoints {sorted(missing, key=_step)}")
+    return models
 
 
 def _check_role(role: str, model: str, models: dict[str, ModelSpec], families: tuple[str, ...]) -> None:

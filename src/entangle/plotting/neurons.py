@@ -27,7 +27,7 @@ def io_scatter(ax, input_distance: np.ndarray, output_distance: np.ndarray, titl
         ax.scatter(input_distance[highlight], output_distance[highlight], s=18, color=PALETTE["highlight"],
                    edgecolor="black", lw=0.4, label="top OI pairs", zorder=3)
         ax.legend(loc="upper right", frameon=True)
-    ax.set(title=title, xlabel="normalized input distance ‖Δx‖/N_x", ylabel="normalized output distance |Δy|/N_y")
+    ax.set(title=title, xlabel="input distance ‖Δx‖/N_x", ylabel="output distance |Δy|/N_y")
 
 
 def gallery(columns: np.ndarray, titles: list[str], ncols: int = 5, color: str = PALETTE["wasserstein"],
@@ -58,5 +58,5 @@ def wd_distributions(ax, frame: pd.DataFrame, by: str, title: str, order: list |
     xs = np.arange(len(stats))
     ax.scatter(xs, stats["mean"], color="black", s=14, zorder=3, label="mean")
     ax.scatter(xs, stats["max"], color=PALETTE["wasserstein"], marker="^", s=18, zorder=3, label="max")
-    ax.set(title=title, ylabel="WD to N(0,1) (standardized outputs)", xlabel=by)
+    ax.set(title=title, ylabel="WD to N(0,1)", xlabel=by)
     ax.legend(loc="upper left")

@@ -1,0 +1,213 @@
+# Wasserstein neurons: per-neuron statistics (WD, moments, weights), mapping difficulty, and the items
+# built from them (WD-F2, WD-FA1, WD-FA2, WD-FA4 panel a, NC-F1, NC-F7, NC-F8).
+
+W = S.get("wasserstein", {})
+CAPTURE_SPLIT = S["capture"]["split"]
+
+
+def stats_file(model, revision, layer, matrix="up", kind="csv"):
+    return f"{R}/stats/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.{kind}"
+
+
+def capture_file(model, revision, layer, matrix="up", end="out"):
+    return f"{R}/activations/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.{end}.npy"
+
+
+def n_layers_of(model):
+    return MODELS[model].n_layers
+
+
+rule neuron_stats:
+    """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w|; and the weights."""
+    input:
+        checkpoints=model_dir,
+        outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+    output:
+        stats=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.csv",
+        weight_path=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
+    params:
+        model=model_spec,
+        method=W.get("method"),
+        seed=S["seed"],
+    threads: S["threads"]
+    log:
+        log("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}"),
+    benchmark:
+        bench("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/neuron_stats.py"
+
+
+rule mapping_difficulty:
+    """MD per neuron over `pairs` seeded token pairs (CATALOG M3), and the pairs with their input distances."""
+    input:
+        inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
+        outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+    output:
+        md=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.csv",
+        pairs_path=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.npz",
+    wildcard_constraints:
+        pairs=r"\d+",
+    params:
+        seed=S["seed"],
+    threads: S["threads"]
+    log:
+        log("mapping_difficulty/{model}.{revision}.{split}.L{layer}.{matrix}.pairs{pairs}"),
+    benchmark:
+        bench("mapping_difficulty/{model}.{revision}.{split}.L{layer}.{matrix}.pairs{pairs}")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/mapping_difficulty.py"
+
+
+def item_outputs(item_id, figure=True, table=True):
+    files = {}
+    if figure:
+        files.update(png=f"{R}/figures/{item_id}.png", pdf=f"{R}/figures/{item_id}.pdf")
+    if table:
+        files.update(csv=f"{R}/tables/{item_id}.csv", markdown=f"{R}/tables/{item_id}.md")
+    files["claims"] = f"{R}/claims/{item_id}.json"
+    return files
+
+
+def model_record(role):
+    spec = SCALE.role(role)
+    return {"name": spec.name, "model_id": spec.hub_id or spec.source, "revision": spec.revision,
+            "dataset": S["text"].get("dataset", "generated"), "split": CAPTURE_SPLIT, "seed": S["seed"]}
+
+
+if W:
+    GELU = SCALE.role("gelu").name
+    LAYER = W["layer"]
+
+    rule wd_fig2_analysis:
+        """WD-F2: output distribution and IO relationship of a random and a Wasserstein neuron; WD vs MD."""
+        input:
+            stats=stats_file(GELU, MODELS[GELU].revision, LAYER),
+            mapping=f"{R}/mapping/{GELU}/{MODELS[GELU].revision}/{CAPTURE_SPLIT}/L{LAYER}.up.pairs{W['md_pairs']}.csv",
+            pairs=f"{R}/mapping/{GELU}/{MODELS[GELU].revision}/{CAPTURE_SPLIT}/L{LAYER}.up.pairs{W['md_pairs']}.npz",
+            inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
+            outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
+        output:
+            **item_outputs("WD-F2"),
+        params:
+            record=model_record("gelu"),
+            layer=LAYER,
+            scale=SCALE.name,
+        log:
+            log("items/WD-F2"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/wd_fig2.py"
+
+    LAYER_MODELS = list(dict.fromkeys(SCALE.role(r).name for r in W["layer_roles"]))
+
+    rule wd_fig_a1_analysis:
+        """WD-FA1: WD distribution of every FFN up-projection, with each layer's top-WD vs median neuron."""
+        input:
+            stats=[stats_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(n_layers_of(m))],
+            outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(n_layers_of(m))],
+        output:
+            **item_outputs("WD-FA1"),
+        params:
+            models=[{"name": m, "layers": n_layers_of(m), "family": MODELS[m].family} for m in LAYER_MODELS],
+            scale=SCALE.name,
+        log:
+            log("items/WD-FA1"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/wd_fig_a1.py"
+
+    for _item, _role in (("NC-F7", "gelu"), ("NC-F8", "relu")):
+        _m = SCALE.role(_role).name
+
+        rule:
+            name:
+                f"{_item.lower().replace('-', '_')}_analysis"
+            input:
+                stats=stats_file(_m, MODELS[_m].revision, LAYER),
+                outputs=capture_file(_m, MODELS[_m].revision, LAYER),
+            output:
+                **item_outputs(_item),
+            params:
+                item=_item,
+                record=model_record(_role),
+                layer=LAYER,
+                top=W["gallery"],
+                scale=SCALE.name,
+            log:
+                log(f"items/{_item}"),
+            conda:
+                "../envs/analysis.yaml"
+            script:
+                "../scripts/nc_gallery.py"
+
+    rule wd_fig_a4a_analysis:
+        """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
+        input:
+            stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(n_layers_of(GELU))],
+        output:
+            png=f"{R}/figures/WD-FA4a.png",
+            pdf=f"{R}/figures/WD-FA4a.pdf",
+            csv=f"{R}/tables/WD-FA4a.csv",
+            markdown=f"{R}/tables/WD-FA4a.md",
+            claims=f"{R}/claims/WD-FA4a.json",
+        params:
+            record=model_record("gelu"),
+            layer=LAYER,
+            percent=W["overlap_percent"],
+            scale=SCALE.name,
+        log:
+            log("items/WD-FA4a"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/wd_fig_a4a.py"
+
+    rule wd_fig_a2_analysis:
+        """WD-FA2: row-update norms and WD of the final top-WD neurons across training checkpoints."""
+        input:
+            stats=[stats_file(GELU, r, LAYER) for r in SCALE.dynamics_revisions()],
+            weights=[stats_file(GELU, r, LAYER, kind="weight.npy") for r in SCALE.dynamics_revisions()],
+        output:
+            **item_outputs("WD-FA2"),
+        params:
+            revisions=SCALE.dynamics_revisions(),
+            record=model_record("gelu"),
+            layer=LAYER,
+            dynamics=W["dynamics"],
+            tokens_per_step=S.get("training", {}).get("batch_size", 1024) * S["context"] if TRAINED else 2097152,
+            scale=SCALE.name,
+        log:
+            log("items/WD-FA2"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/wd_fig_a2.py"
+
+    SIZES = S["roles"]["sizes"]
+
+    rule nc_fig1_analysis:
+        """NC-F1: WD distributions across model sizes (and checkpoints); top-10 WN weight changes per interval."""
+        input:
+            stats=[stats_file(m, r, LAYER) for m in SIZES for r in SCALE.interval_revisions(m)],
+            weights=[stats_file(m, r, LAYER, kind="weight.npy") for m in SIZES for r in SCALE.interval_revisions(m)],
+        output:
+            **item_outputs("NC-F1"),
+        params:
+            models=[{"name": m, "revisions": SCALE.interval_revisions(m),
+                     "parameters": MODELS[m].size or MODELS[m].hub_id} for m in SIZES],
+            layer=LAYER,
+            top=W["dynamics"]["top"],
+            scale=SCALE.name,
+        log:
+            log("items/NC-F1"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/nc_fig1.py"
