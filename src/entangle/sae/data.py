@@ -38,3 +38,55 @@ def load_digits_split(test_size=0.25, seed=0, n_samples=None):
     return dict(x_train=xtr, y_train=torch.as_tensor(ytr, dtype=torch.int64),
                 x_test=xte, y_test=torch.as_tensor(yte, dtype=torch.int64),
                 image_shape=(8, 8), stats=stats)
+
+
+MNIST_ID = "ylecun/mnist"
+
+
+def raw_digits():
+    """sklearn `load_digits` as raw arrays: dict(x [1797, 64] in 0..16, y, image_shape, max_value)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return dict(x=X.astype(np.float32), y=y.astype(np.int64), image_shape=(8, 8), max_value=16.0)
+
+
+def raw_mnist(dataset=MNIST_ID, local_path=None):
+    """MNIST through `datasets` (or a `save_to_disk` copy): dict(x_train [60000, 784] in 0..255, y_train,
+    x_test [10000, 784], y_test, image_shape=(28, 28), max_value=255).
+
+    Offline without a cached copy this raises DataError naming the dataset and how to provide it.
+    """
+    import datasets
+
+    from entangle.data.text import DataError
+
+    try:
+        splits = datasets.load_from_disk(local_path) if local_path else datasets.load_dataset(dataset)
+    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
+        where = f"local copy {local_path!r}" if local_path else f"{dataset!r}"
+        raise DataError(
+            f"cannot load the MNIST dataset {where} (needed by sae.dataset = mnist): {type(exc).__name__}: {exc}\n"
+            f"Fix: on a machine with network run `python -c \"import datasets; datasets.load_dataset('{dataset}')"
+            f".save_to_disk('mnist')\"` and pass local_path, or pre-populate the datasets cache ($HF_HOME) and run "
+            f"with HF_DATASETS_OFFLINE=1; or use sae.dataset: digits (sklearn, offline).") from exc
+    missing = [s for s in ("train", "test") if s not in splits]
+    if missing:
+        raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")
+
+    def arrays(split):
+        imgs = np.stack([np.asarray(im, dtype=np.float32).reshape(-1) for im in splits[split]["image"]])
+        return imgs, np.asarray(splits[split]["label"], dtype=np.int64)
+
+    x_train, y_train = arrays("train")
+    x_test, y_test = arrays("test")
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, image_shape=(28, 28),
+                max_value=255.0)
+
+
+def split_from_arrays(x_train, y_train, x_test, y_test, image_shape, max_value):
+    """The dict every SAE function takes, from raw arrays (normalized with the train split's stats)."""
+    xtr, xte, stats = normalize_images(x_train, x_test, max_value)
+    return dict(x_train=xtr, y_train=torch.as_tensor(np.asarray(y_train), dtype=torch.int64),
+                x_test=xte, y_test=torch.as_tensor(np.asarray(y_test), dtype=torch.int64),
+                image_shape=tuple(int(s) for s in image_shape), stats=stats)

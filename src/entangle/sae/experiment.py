@@ -25,15 +25,16 @@ def run_experiment(data, seed=0, mlp_kwargs=None, sae_kwargs=None, ne_coeff=NE_C
                          seed=seed, progress=progress, **(mlp_kwargs or {}))
     with torch.no_grad():
         a_train, a_test = mlp.hidden(data["x_train"]), mlp.hidden(data["x_test"])
-    rows, models = [], {}
+    rows, models, per_neuron, history = [], {}, {}, {}
     for variant, coeff in (("standard", 0.0), ("ne", ne_coeff)):
         kw = {**DEFAULTS, **(sae_kwargs or {}), "ne_coeff": coeff}
         t1 = time.time()
-        sae, _ = train_sae(a_train, seed=seed, progress=progress, **kw)
+        sae, history[variant] = train_sae(a_train, seed=seed, progress=progress, **kw)
         secs = time.time() - t1
         t2 = reconstruction_metrics(mlp, sae, data["x_test"], data["y_test"])
-        t3, _ = neuron_embedding_metrics(sae, a_test, a_train, max_examples)
+        t3, per_neuron[variant] = neuron_embedding_metrics(sae, a_test, a_train, max_examples)
         rows.append(dict(variant=variant, seed=seed, l1_coeff=kw["l1_coeff"], ne_coeff=coeff,
                          **t2, **t3, train_seconds=secs))
         models[variant] = sae
-    return dict(mlp=mlp, mlp_acc=100.0 * acc, rows=rows, models=models, seconds=time.time() - t0)
+    return dict(mlp=mlp, mlp_acc=100.0 * acc, rows=rows, models=models, per_neuron=per_neuron,
+                history=history, seconds=time.time() - t0)

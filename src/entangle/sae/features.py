@@ -59,3 +59,30 @@ def neuron_report(mlp, sae, x, j, stats, image_shape, n_examples=8, seed=0):
                 importance_map=importance_map(amap, mean_img).reshape(image_shape).numpy(),
                 logit_effects=logit_effects(mlp, sae, j).numpy(),
                 examples=ink[pick].reshape(-1, *image_shape).numpy(), n_active=len(idx))
+
+
+def choose_neuron(per_neuron, min_examples=10):
+    """NE-F5's neuron (the paper does not say how it chose one): among SAE neurons with at least
+    `min_examples` activating test examples, the one with the lowest mean neuron-embedding distance
+    (per_neuron: the arrays of metrics.neuron_embedding_metrics); ties: the lower index.
+    Falls back to the neuron with the most activating examples if none qualifies; None if all are dead
+    on the test set."""
+    import numpy as np
+
+    size, mean_d = np.asarray(per_neuron["size"]), np.asarray(per_neuron["mean_dist"], dtype=float)
+    ok = (size >= min_examples) & np.isfinite(mean_d)
+    if ok.any():
+        return int(np.flatnonzero(ok)[np.argmin(mean_d[ok])])
+    return int(size.argmax()) if size.max() > 0 else None
+
+
+@torch.no_grad()
+def neuron_clusters(sae, acts_test, j, max_examples=100, threshold=0.5, method="average"):
+    """Feature clusters of SAE neuron j: HAC on the neuron embeddings (a - b_dec) ⊙ W_enc[j] of its first
+    <= max_examples activating test examples (as in NE-T3). Returns embeddings.cluster_metrics's dict."""
+    from ..embeddings.metrics import cluster_metrics
+
+    f = sae.encode(acts_test)[:, j]
+    idx = torch.nonzero(f > 0).squeeze(1)[:max_examples]
+    e = ((acts_test[idx] - sae.b_dec) * sae.W_enc[j]).double().numpy()
+    return cluster_metrics(e, threshold, method)
