@@ -1,0 +1,1 @@
+# Negative computation: distributions and the clamp ablation (NC-F4).
