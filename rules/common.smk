@@ -74,6 +74,17 @@ def built_item_files(kind=None):
     return [f for i, item in ITEMS.items() if kind is None or item["kind"] == kind for f in item_files(i)]
 
 
+PAPER_TITLES = {"WD": "WD: Wasserstein distances and sparsity", "NC": "NC: negative computation",
+                "NE": "NE: neuron embeddings"}
+
+
+def reported(path, item_id):
+    """`path` flagged for `snakemake --report`, grouped by paper and item, with the item's caption."""
+    item = ITEMS[item_id]
+    return report(path, caption=f"../report/captions/{item_id}.rst", category=PAPER_TITLES[item["paper"]],
+                  subcategory=item_id, labels={"item": item_id, "file": Path(path).name})
+
+
 def log(name):
     return f"{R}/logs/{name}.log"
 

@@ -63,12 +63,14 @@ rule mapping_difficulty:
         "../scripts/mapping_difficulty.py"
 
 
-def item_outputs(item_id, figure=True, table=True):
+def item_outputs(item_id, figure=True, table=True, registered_as=None):
+    """An item's output files (figure PNG/PDF, table CSV/Markdown, claims JSON); PNG and CSV go in the report."""
+    key = registered_as or item_id
     files = {}
     if figure:
-        files.update(png=f"{R}/figures/{item_id}.png", pdf=f"{R}/figures/{item_id}.pdf")
+        files.update(png=reported(f"{R}/figures/{item_id}.png", key), pdf=f"{R}/figures/{item_id}.pdf")
     if table:
-        files.update(csv=f"{R}/tables/{item_id}.csv", markdown=f"{R}/tables/{item_id}.md")
+        files.update(csv=reported(f"{R}/tables/{item_id}.csv", key), markdown=f"{R}/tables/{item_id}.md")
     files["claims"] = f"{R}/claims/{item_id}.json"
     return files
 
@@ -152,11 +154,7 @@ if W:
         input:
             stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(n_layers_of(GELU))],
         output:
-            png=f"{R}/figures/WD-FA4a.png",
-            pdf=f"{R}/figures/WD-FA4a.pdf",
-            csv=f"{R}/tables/WD-FA4a.csv",
-            markdown=f"{R}/tables/WD-FA4a.md",
-            claims=f"{R}/claims/WD-FA4a.json",
+            **item_outputs("WD-FA4a", registered_as="WD-FA4"),
         params:
             record=model_record("gelu"),
             layer=LAYER,
