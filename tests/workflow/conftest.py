@@ -25,6 +25,6 @@ def snakemake(*args: str, check: bool = True, timeout: int = 1800) -> subprocess
 
 @pytest.fixture(scope="session")
 def smoke_results() -> Path:
-    """Run `figures` at smoke scale once per session (reusing up-to-date outputs) and return its results dir."""
-    snakemake("--cores", "2", "figures", "--config", "scale=smoke")
+    """Run `all` (figures, claims, reports) at smoke scale once per session, reusing up-to-date outputs."""
+    snakemake("--cores", "2", "all", "--config", "scale=smoke")
     return REPO / "results" / "smoke"

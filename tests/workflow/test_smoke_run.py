@@ -46,3 +46,21 @@ def test_checkpoints_follow_the_schedule(smoke_results):
 
     revisions = local_revisions(smoke_results / "models" / "neox-m")
     assert revisions[:4] == ["step0", "step1", "step2", "step4"] and revisions[-1] == "step60"
+
+
+def test_claims_table_has_every_claim_with_a_fixed_verdict(smoke_results):
+    claims = pd.read_csv(smoke_results / "claims.csv")
+    assert list(claims["claim"]) == list(range(1, 39))
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "not evaluable", "not yet built"}
+    unexplained = claims[claims["verdict"].isin(["not evaluable", "not yet built"]) & claims["reason"].isna()]
+    assert unexplained.empty
+
+
+def test_report_notebooks_ran_without_tracebacks(smoke_results):
+    import json
+
+    for name in ("index", "WD", "NC", "NE"):
+        notebook = json.loads((smoke_results / "reports" / f"{name}.ipynb").read_text())
+        errors = [o for c in notebook["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{name}.ipynb: {errors[0]['ename']}: {errors[0]['evalue']}"
+        assert (smoke_results / "reports" / f"{name}.html").stat().st_size > 10_000
