@@ -19,28 +19,35 @@ class DataError(RuntimeError):
     """Text data is missing, unreachable or too short; the message says how to fix it."""
 
 
-def fetch_hf_splits(dataset: str, config: str, revision: str | None, join: dict[str, str],
-                    local_path: str | None = None) -> dict[str, str]:
-    """WikiText-style splits from `datasets` (or a `save_to_disk` copy), rows joined per split.
-
-    Returns {split: text}. Offline without a cached copy this raises DataError naming the dataset and
-    how to provide it, instead of a stack trace from inside `datasets`.
-    """
+def open_hf_dataset(dataset: str, *, config: str | None = None, split: str | None = None,
+                    revision: str | None = None, local_path: str | None = None, streaming: bool = False,
+                    setting: str = "text.local_path"):
+    """`datasets.load_dataset(...)`, or `load_from_disk(local_path)`; offline without a cached copy this
+    raises DataError naming the dataset and how to provide it (`setting` is the config key for a local
+    copy), instead of a stack trace from inside `datasets`."""
     import datasets
 
     try:
         if local_path:
-            splits = datasets.load_from_disk(local_path)
-        else:
-            splits = datasets.load_dataset(dataset, config, revision=revision)
+            data = datasets.load_from_disk(local_path)
+            return data[split] if split and isinstance(data, datasets.DatasetDict) else data
+        return datasets.load_dataset(dataset, config, split=split, revision=revision, streaming=streaming)
     except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        where = f"local copy {local_path!r}" if local_path else f"{dataset!r} (config {config!r}, revision {revision!r})"
+        where = f"local copy {local_path!r}" if local_path else (
+            f"{dataset!r} (config {config!r}, split {split!r}, revision {revision!r})")
+        args = ", ".join(repr(a) for a in (dataset, config) if a) + (f", split={split!r}" if split else "")
         raise DataError(
             f"cannot load dataset {where}: {type(exc).__name__}: {exc}\n"
             f"Fix: on a machine with network, run `python -c \"import datasets; datasets.load_dataset("
-            f"'{dataset}', '{config}').save_to_disk('wikitext2')\"` and set text.local_path: wikitext2 in "
-            f"config.yaml, or pre-populate the datasets cache ($HF_HOME) and run with HF_DATASETS_OFFLINE=1."
+            f"{args}).save_to_disk('copy')\"` and set {setting}: copy in config.yaml, or pre-populate the "
+            f"datasets cache ($HF_HOME) and run with HF_DATASETS_OFFLINE=1."
         ) from exc
+
+
+def fetch_hf_splits(dataset: str, config: str, revision: str | None, join: dict[str, str],
+                    local_path: str | None = None) -> dict[str, str]:
+    """WikiText-style splits from `datasets` (or a `save_to_disk` copy), rows joined per split: {split: text}."""
+    splits = open_hf_dataset(dataset, config=config, revision=revision, local_path=local_path)
     missing = [s for s in SPLITS if s not in splits]
     if missing:
         raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from entangle.data.text import DataError
+from entangle.data.text import DataError, open_hf_dataset
 
 
 def windows_from_split(windows, n, example_tokens):
@@ -22,24 +22,6 @@ def windows_from_split(windows, n, example_tokens):
         raise DataError(f"neuron_embeddings.example_tokens = {example_tokens} is longer than the token "
                         f"windows ({windows.shape[1]} tokens); lower it or raise the scale's context")
     return windows[:n, :example_tokens].astype(np.int32)
-
-
-def _open_hf_text(dataset, split, local_path=None, revision=None):
-    import datasets
-
-    try:
-        if local_path:
-            data = datasets.load_from_disk(local_path)
-            return data[split] if isinstance(data, datasets.DatasetDict) else data
-        return datasets.load_dataset(dataset, split=split, revision=revision, streaming=True)
-    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        where = f"local copy {local_path!r}" if local_path else f"{dataset!r} (split {split!r})"
-        raise DataError(
-            f"cannot load the neuron-embedding text {where}: {type(exc).__name__}: {exc}\n"
-            f"Fix: on a machine with network, run `python -c \"import datasets; datasets.load_dataset("
-            f"'{dataset}', split='{split}[:20000]').save_to_disk('owt')\"` and set "
-            f"neuron_embeddings.text.local_path: owt in config.yaml, or pre-populate the datasets cache "
-            f"($HF_HOME) and run with HF_DATASETS_OFFLINE=1.") from exc
 
 
 def windows_from_documents(texts, tokenizer, n, example_tokens):
@@ -65,7 +47,8 @@ def windows_from_documents(texts, tokenizer, n, example_tokens):
 
 def windows_from_hf(tokenizer, dataset, split, n, example_tokens, local_path=None, revision=None, field="text"):
     """Example windows from a Hugging Face text dataset (streamed, or a save_to_disk copy)."""
-    data = _open_hf_text(dataset, split, local_path, revision)
+    data = open_hf_dataset(dataset, split=split, revision=revision, local_path=local_path, streaming=True,
+                           setting="neuron_embeddings.text.local_path")
     try:
         return windows_from_documents((row[field] for row in data), tokenizer, n, example_tokens)
     except DataError:

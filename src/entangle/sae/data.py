@@ -57,19 +57,9 @@ def raw_mnist(dataset=MNIST_ID, local_path=None):
 
     Offline without a cached copy this raises DataError naming the dataset and how to provide it.
     """
-    import datasets
+    from entangle.data.text import DataError, open_hf_dataset
 
-    from entangle.data.text import DataError
-
-    try:
-        splits = datasets.load_from_disk(local_path) if local_path else datasets.load_dataset(dataset)
-    except Exception as exc:  # datasets raises many types (ConnectionError, FileNotFoundError, ...)
-        where = f"local copy {local_path!r}" if local_path else f"{dataset!r}"
-        raise DataError(
-            f"cannot load the MNIST dataset {where} (needed by sae.dataset = mnist): {type(exc).__name__}: {exc}\n"
-            f"Fix: on a machine with network run `python -c \"import datasets; datasets.load_dataset('{dataset}')"
-            f".save_to_disk('mnist')\"` and pass local_path, or pre-populate the datasets cache ($HF_HOME) and run "
-            f"with HF_DATASETS_OFFLINE=1; or use sae.dataset: digits (sklearn, offline).") from exc
+    splits = open_hf_dataset(dataset, local_path=local_path, setting="sae.local_path (or sae.dataset: digits)")
     missing = [s for s in ("train", "test") if s not in splits]
     if missing:
         raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")
