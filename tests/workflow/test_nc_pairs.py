@@ -39,10 +39,21 @@ def test_claim_records(nc_results):
     f2 = json.loads((nc_results / "claims/NC-F2.json").read_text())
     assert f2["context"]["excluded_layers"] == [0] and f2["context"]["layers"] == [1, 2]
     assert 0 <= f2["claims"]["24"]["own_layer_highest"] <= f2["claims"]["24"]["source_layers"] == 2
+    assert f2["claims"]["24"]["share_source_layers_own_highest"] is not None
     assert f2["claims"]["26"]["layers"] == 2 and f2["context"]["distinct_positions_in_pairs"] == 2000
     f3 = json.loads((nc_results / "claims/NC-F3.json").read_text())["claims"]
     assert f3["28"]["tokens"] == 20 and 0 <= f3["28"]["negative_tokens"] <= 20
     assert f3["27"]["top_dominated_share"] == pytest.approx(1 - f3["27"]["top_other_share"])
+
+
+def test_claim_records_carry_the_stored_criteria_statistics(nc_results):
+    spec = yaml.safe_load((REPO / "claims.yaml").read_text())["claims"]
+    for claim in (24, 25, 26, 27, 28):
+        rec = json.loads((nc_results / f"claims/{spec[claim]['source']}.json").read_text())["claims"][str(claim)]
+        for a, _, b in spec[claim]["criteria"]:
+            for term in (a, b):
+                if isinstance(term, str) and ":" not in term:
+                    assert rec.get(term) is not None, (claim, term)
 
 
 def test_tables(nc_results):

@@ -1,0 +1,94 @@
+"""NC-F3: one entangled neuron: its top OI pairs as tokens (T1, T2, NT1, NT2), where they fall in its
+pre-activation distribution, and its IO relationship with the top pairs highlighted."""
+
+import logging
+
+import numpy as np
+from _runner import run
+
+from entangle.claims import write_claim_values
+from entangle.io import save_figure, write_table
+from entangle.plotting.neurons import io_scatter as io_panel
+from entangle.plotting.neurons import output_histogram
+from entangle.plotting.style import PALETTE, caption, figure
+from entangle.tokens import breakdown, dominated_share
+from entangle.zscores import (
+    item_neurons,
+    load_layer_item,
+    md_rank,
+    negative_share,
+    neuron_top_pairs,
+    pair_table,
+    pair_tokens,
+)
+
+
+def token_table(ax, frame, title):
+    """The pair table as a matplotlib table (raw tokens, "Ġ" = word start)."""
+    def show(t):
+        return t if t else "—"
+    cells = [[str(r.rank), show(r.T1), show(r.T2), show(r.NT1), show(r.NT2), f"{r.oi_ratio:.1f}"]
+             for r in frame.itertuples()]
+    ax.set_axis_off()
+    tab = ax.table(cellText=cells, colLabels=["#", "T1", "T2", "NT1", "NT2", "OI"], loc="center", cellLoc="center")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(8)
+    tab.scale(1.0, 1.25)
+    ax.set_title(title)
+
+
+def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str, layer: int,
+         select: dict, record: dict, scale: str, png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
+    d = load_layer_item(top, md, pairs_path, inputs, outputs, tokens, vocabulary)
+    neuron, _, _ = item_neurons(d.md, select["neuron"], select["table_neurons"], select["scatter_neurons"], layer=layer)
+    oi, best, dx, dy = neuron_top_pairs(d.inputs, d.outputs, d.i, d.j, [neuron], select["top_pairs"])
+    oi, best, dy = oi[:, 0], best[0], dy[:, 0]
+    pre = np.asarray(d.outputs[:, neuron], dtype=np.float64)
+    frame = pair_table(neuron, best, oi, d.i, d.j, pre, dx, dy, d.tokens, d.vocabulary)
+    rank = md_rank(d.md, [neuron])[0]
+    neg, n_tok = negative_share(frame)
+    logging.info("neuron %d (MD rank %s):\n%s", neuron, rank, frame[["T1", "T2", "NT1", "NT2", "oi_ratio", "pre1", "pre2"]])
+
+    table = frame.copy()
+    table.insert(0, "model", record["name"])
+    for k in ("model_id", "revision", "dataset", "split", "matrix"):
+        table[k] = record[k]
+    table["layer"], table["md"], table["md_rank"] = layer, d.md[neuron], rank
+    table["tokens"], table["pairs"], table["seed"] = len(d.inputs), len(d.i), record["seed"]
+    write_table(table, csv, markdown)
+
+    fig, axes = figure(1, 3, width=3.9, height=3.6)
+    token_table(axes[0, 0], frame, f"(a) top-{len(best)} OI pairs, neuron {neuron}")
+    ax = axes[0, 1]
+    output_histogram(ax, pre, f"(b) pre-activations: {neg}/{n_tok} pair tokens < 0", color=PALETTE["other"])
+    for col, color, label in (("pre1", PALETTE["wasserstein"], "T1"), ("pre2", PALETTE["highlight"], "T2")):
+        for k, v in enumerate(frame[col]):
+            ax.axvline(v, color=color, lw=1.0, alpha=0.8, label=f"{label} tokens" if k == 0 else None)
+    ax.legend(loc="upper right", fontsize="x-small")
+    io_panel(axes[0, 2], dx, dy, f"(c) IO relationship, neuron {neuron}", highlight=best)
+    axes[0, 2].legend(loc="lower left", frameon=True)  # top pairs sit high: keep the legend off them
+    caption(fig, "NC-F3", f"entangled neuron {neuron} (MD rank {rank}) of {record['name']} layer {layer} "
+                          f"{record['matrix']}-projection ({scale} scale)")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+    top_shares = breakdown(zip(frame["T1"], frame["T2"]))
+    rand_shares = breakdown(pair_tokens(d.i, d.j, d.tokens, d.vocabulary))
+    write_claim_values(claims, "NC-F3", scale, {
+        27: {"share_function_case_number_punct": dominated_share(top_shares),
+             **{f"top_{k.replace(' ', '_')}_share": v for k, v in top_shares.items()},
+             **{f"random_{k.replace(' ', '_')}_share": v for k, v in rand_shares.items()},
+             "top_dominated_share": dominated_share(top_shares), "random_dominated_share": dominated_share(rand_shares),
+             "top_tokens": 2 * len(frame), "random_tokens": 2 * len(d.i)},
+        28: {"share_negative_preactivation": neg / n_tok if n_tok else None, "negative_tokens": neg, "tokens": n_tok, "negative_share": neg / n_tok if n_tok else None,
+             "all_tokens_negative_share": float(np.mean(pre < 0)), "paper_negative_tokens": 19, "paper_tokens": 20},
+    }, context={"name": record["name"], "model_id": record["model_id"], "revision": record["revision"],
+                "dataset": record["dataset"], "split": record["split"], "seed": record["seed"], "layer": layer,
+                "matrix": record["matrix"], "neuron": neuron, "md_rank": rank, "neuron_choice": select["neuron"],
+                "tokens": len(d.inputs), "pairs": len(d.i),
+                "mean_input_distance_top": float(np.mean(dx[best])), "mean_input_distance_all": float(np.nanmean(dx)),
+                "mean_output_distance_top": float(np.mean(dy[best])), "median_output_distance_all": float(np.nanmedian(dy))})
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,105 @@
+"""Token categories for the token-pair tables (NC-F3a, NC-F5; claim 27).
+
+Tokens are raw vocabulary strings as tokenizers print them: byte-level BPE marks a leading space with
+"Ġ" (GPT-2, Pythia, the zoo's tokenizer) and a newline with "Ċ"; SentencePiece marks a space with "▁".
+`surface` turns those marks back into whitespace. Categories, fixed before looking at results:
+
+- "function word": the stripped, lower-cased surface is an English closed-class word (articles,
+  determiners, prepositions, conjunctions, pronouns, auxiliaries and modals, common particles);
+- "number": digits, optionally with "." or "," separators ("19", "3.5", "1,000"), or a cardinal
+  number word ("one" ... "twenty", "hundred", "thousand", "million", "billion");
+- "punctuation": no letter or digit at all, including whitespace-only tokens ("Ġ" alone) and
+  WikiText's "@-@", "@,@", "@.@" separators (punctuation or segmentation tokens);
+- "other": everything else (content words, sub-word pieces, single capital letters of names).
+
+For a pair (T1, T2), "case variant pair" means the two surfaces differ only in letter case
+(the/The, a/A; "Ġthe"/"the" differ only in the space and are a "same word" pair, not a case variant).
+`breakdown` counts the tokens of a set of pairs with "case variant pair" taking precedence over the
+token's own category, so each token is counted once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+CATEGORIES = ("case variant pair", "function word", "number", "punctuation", "other")
+TOKEN_CATEGORIES = CATEGORIES[1:]
+
+FUNCTION_WORDS = frozenset("""
+a an the this that these those each every either neither some any no all both half several many much more most
+few fewer less least other another such what which whose whatever whichever
+of in to for with on at by from as into onto upon about above across after against along amid among around
+before behind below beneath beside besides between beyond but despite down during except inside like near off
+out outside over past per since than through throughout till toward towards under underneath unlike until up
+via within without
+and or nor so yet if because although though while whereas unless whether once when whenever where wherever
+how why then also not only just too very there here
+i me my mine myself you your yours yourself yourselves he him his himself she her hers herself it its itself
+we us our ours ourselves they them their theirs themselves who whom one's
+be am is are was were been being have has had having do does did done doing
+will would shall should can could may might must ought
+'s 't 're 've 'll 'd 'm n't
+""".split())
+
+NUMBER_WORDS = frozenset("""
+zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion
+""".split())
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKS = {"Ġ": " ", "Ċ": "\n", "ĉ": "\t", "▁": " "}
+
+
+def surface(token: str) -> str:
+    """The text a raw token stands for: byte-level and SentencePiece space/newline marks as whitespace."""
+    return "".join(_MARKS.get(ch, ch) for ch in str(token))
+
+
+def _word(token: str) -> str:
+    return surface(token).strip()
+
+
+def token_category(token: str) -> str:
+    """One of TOKEN_CATEGORIES for a single raw token."""
+    word = _word(token)
+    if not word or not any(ch.isalnum() for ch in word):
+        return "punctuation"
+    lower = word.lower()
+    if _NUMBER.fullmatch(word) or lower in NUMBER_WORDS:
+        return "number"
+    if lower in FUNCTION_WORDS:
+        return "function word"
+    return "other"
+
+
+def is_case_variant(t1: str, t2: str) -> bool:
+    """True if the two tokens' surfaces (spaces stripped) differ only in letter case."""
+    a, b = _word(t1), _word(t2)
+    return a != b and a.lower() == b.lower() and any(ch.isalpha() for ch in a)
+
+
+def is_same_word(t1: str, t2: str) -> bool:
+    """True if the two tokens have the same surface once spaces are stripped (same token in two contexts)."""
+    return _word(t1) == _word(t2)
+
+
+def pair_token_categories(t1: str, t2: str) -> tuple[str, str]:
+    """The category of each token of a pair, "case variant pair" first, else the token's own category."""
+    if is_case_variant(t1, t2):
+        return "case variant pair", "case variant pair"
+    return token_category(t1), token_category(t2)
+
+
+def breakdown(pairs) -> dict[str, float]:
+    """Share of the tokens of `pairs` (iterable of (T1, T2)) in each of CATEGORIES (0 for none; NaN-free)."""
+    counts = Counter()
+    for t1, t2 in pairs:
+        counts.update(pair_token_categories(t1, t2))
+    total = sum(counts.values())
+    return {c: (counts[c] / total if total else float("nan")) for c in CATEGORIES}
+
+
+def dominated_share(shares: dict[str, float]) -> float:
+    """Share of tokens that are case variants, function words, numbers or punctuation (claim 27)."""
+    return 1.0 - shares["other"]

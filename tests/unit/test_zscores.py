@@ -1,0 +1,215 @@
+"""Cross-layer z-scores of high-OI pairs (NC App. A): hand examples, a loop reference, invariances, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from entangle.metrics.mapping import io_scatter, mapping_difficulty, oi_ratios
+from entangle.zscores import (
+    FAMILY_MATRICES,
+    LayerPairs,
+    ZScoreError,
+    check_layers,
+    check_matrix,
+    check_neurons,
+    check_same_pairs,
+    check_tokens,
+    cross_layer_z,
+    diagonal_dominance,
+    flat_tokens,
+    input_distance_z,
+    item_neurons,
+    layer_top_pairs,
+    md_rank,
+    negative_share,
+    neuron_moments,
+    neuron_top_pairs,
+    next_token_ids,
+    normalize_to_source,
+    pair_table,
+    top_pairs_per_neuron,
+)
+
+
+def layer(t=3_000, d=12, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((t, d)).astype(np.float32)
+    w = rng.standard_normal((d, n)).astype(np.float32)
+    y = x @ w
+    y[:, :5] = np.abs(y[:, :5]) * 4 - 3  # a few folded, entangled neurons
+    return x, y
+
+
+def synthetic_layers(n_layers=4, p=200, k=3, m=4, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for layer in range(n_layers):
+        oi = rng.lognormal(size=(p, k))
+        mean, std = neuron_moments(oi)
+        out.append(LayerPairs(layer=layer, neurons=np.arange(k), md=oi.mean(0), oi=oi,
+                              top=top_pairs_per_neuron(oi, m), mean=mean, std=std))
+    return out
+
+
+def test_cross_layer_z_matches_a_loop_over_layers_neurons_and_pairs():
+    lps = synthetic_layers()
+    z = cross_layer_z(lps)
+    assert z.shape == (4, 4, 12)
+    for s, src in enumerate(lps):
+        for e, ev in enumerate(lps):
+            for q, pair in enumerate(src.pool):
+                per_neuron = [(ev.oi[pair, n] - ev.oi[:, n].mean()) / ev.oi[:, n].std() for n in range(3)]
+                assert z[s, e, q] == pytest.approx(np.mean(per_neuron))
+
+
+def test_hand_example_z():
+    oi = np.array([[1.0], [2.0], [3.0], [6.0]])  # mean 3, std sqrt(3.5)
+    lp = LayerPairs(layer=1, neurons=np.array([0]), md=np.array([3.0]), oi=oi, top=top_pairs_per_neuron(oi, 2),
+                    mean=np.array([3.0]), std=np.array([np.sqrt(3.5)]))
+    assert lp.top.tolist() == [[3, 2]]
+    z = cross_layer_z([lp])
+    np.testing.assert_allclose(z[0, 0], [3 / np.sqrt(3.5), 0.0])
+
+
+def test_z_is_invariant_to_input_and_output_scale():
+    x, y = layer()
+    res = mapping_difficulty(x, y, 500, seed=1)
+    a = layer_top_pairs(x, y, res.md, res.i, res.j, layer=0, top_neurons=4, top_pairs=5)
+    b = layer_top_pairs(x * 7.0, y * np.linspace(0.5, 3, y.shape[1], dtype=np.float32), res.md, res.i, res.j,
+                        layer=0, top_neurons=4, top_pairs=5)
+    np.testing.assert_array_equal(a.top, b.top)
+    np.testing.assert_allclose(cross_layer_z([a]), cross_layer_z([b]), rtol=1e-5)
+
+
+def test_layer_top_pairs_picks_top_md_neurons_and_their_highest_oi_pairs():
+    x, y = layer()
+    res = mapping_difficulty(x, y, 500, seed=2)
+    lp = layer_top_pairs(x, y, res.md, res.i, res.j, layer=3, top_neurons=4, top_pairs=6)
+    assert lp.neurons.tolist() == np.argsort(-res.md)[:4].tolist()
+    np.testing.assert_allclose(lp.md, res.md[lp.neurons])
+    np.testing.assert_allclose(lp.oi, oi_ratios(x, y, res.i, res.j, neurons=lp.neurons))
+    assert lp.top.shape == (4, 6) and lp.pool.shape == (24,)
+    for c in range(4):
+        assert lp.oi[lp.top[c], c].min() >= np.sort(lp.oi[:, c])[-6]
+    # round trip through the per-layer file format
+    again = LayerPairs.from_arrays(lp.arrays())
+    np.testing.assert_array_equal(again.top, lp.top)
+    assert again.layer == 3
+
+
+def test_every_layer_of_a_capture_gets_the_same_pairs():
+    x1, y1 = layer(seed=0)
+    x2, y2 = layer(d=20, n=30, seed=1)
+    r1, r2 = mapping_difficulty(x1, y1, 400, seed=5), mapping_difficulty(x2, y2, 400, seed=5)
+    np.testing.assert_array_equal(r1.i, r2.i)
+    np.testing.assert_array_equal(r1.j, r2.j)
+    check_same_pairs([(r1.i, r1.j), (r2.i, r2.j)], [1, 2])
+    r3 = mapping_difficulty(x2, y2, 400, seed=6)
+    with pytest.raises(ZScoreError, match="layer 2 was measured on other token pairs than layer 1"):
+        check_same_pairs([(r1.i, r1.j), (r3.i, r3.j)], [1, 2])
+
+
+def test_top_pairs_skip_nan_and_complain_when_too_few():
+    oi = np.array([[np.nan, 1.0], [5.0, 2.0], [3.0, np.nan], [4.0, 0.5]])
+    assert top_pairs_per_neuron(oi, 2).tolist() == [[1, 3], [1, 0]]
+    with pytest.raises(ZScoreError, match="top 4 pairs of each neuron but neuron column 0 has only 3"):
+        top_pairs_per_neuron(oi, 4)
+
+
+def test_normalize_to_source():
+    z = np.array([[2.0, 1.0], [0.5, 4.0]])
+    np.testing.assert_allclose(normalize_to_source(z, "divide"), [[1.0, 0.5], [0.125, 1.0]])
+    np.testing.assert_allclose(normalize_to_source(z, "subtract"), [[0.0, -1.0], [-3.5, 0.0]])
+    np.testing.assert_allclose(normalize_to_source(z, "none"), z)
+    with pytest.raises(ZScoreError, match="normalize = 'scale' is not allowed; allowed values: divide, subtract, none"):
+        normalize_to_source(z, "scale")
+
+
+def test_diagonal_dominance_statistics():
+    # rows: source layers 1, 2, 3; columns: evaluated layers 1, 2, 3
+    z = np.array([[3.0, 1.0, 0.5],
+                  [2.5, 2.0, 1.0],   # layer 1 exceeds source layer 2
+                  [1.0, 0.2, 1.5]])
+    d = diagonal_dominance(z, [1, 2, 3], special=1)
+    assert d["own_layer_highest"] == 2 and d["source_layers"] == 3
+    assert d["later_cells"] == 3 and d["later_below_source_share"] == pytest.approx(1.0)
+    assert d["special_exceeds_source"] == 1 and d["special_compared"] == 2
+    assert d["special_offdiag_mean"] == pytest.approx(1.75)  # (2.5 + 1.0) / 2
+    assert d["other_offdiag_mean"] == pytest.approx(np.mean([(1.0 + 0.2) / 2, (0.5 + 1.0) / 2]))
+    assert d["special_offdiag_rank"] == 1
+
+
+def test_input_distance_z():
+    d = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    z = input_distance_z(d, np.array([0, 0, 4]))
+    sd = d.std()
+    np.testing.assert_allclose(z, [-2 / sd, -2 / sd, 2 / sd])
+    assert np.isnan(input_distance_z(np.ones(4), np.array([1]))).all()
+
+
+def test_neuron_top_pairs_agree_with_io_scatter_and_oi():
+    x, y = layer()
+    res = mapping_difficulty(x, y, 300, seed=0)
+    oi, top, dx, dy = neuron_top_pairs(x, y, res.i, res.j, [0, 7], 5)
+    assert oi.shape == (300, 2) and top.shape == (2, 5) and dy.shape == (300, 2)
+    for c, n in enumerate((0, 7)):
+        sdx, sdy = io_scatter(x, y, res.i, res.j, n)
+        np.testing.assert_allclose(dx, sdx)
+        np.testing.assert_allclose(dy[:, c], sdy, rtol=1e-6)
+        np.testing.assert_allclose(oi[:, c], sdy / sdx, rtol=1e-5)
+
+
+def test_item_neurons():
+    md = np.array([0.1, 5.0, np.nan, 3.0, 4.0, 2.0, 1.0])
+    assert item_neurons(md, "top", 2, 4) == (1, [4, 3], [4, 3, 5, 6])
+    assert item_neurons(md, 3, [0, 6], 3) == (3, [0, 6], [0, 6, 1])
+    assert item_neurons(md, "top", 3, 2)[2] == [4, 3]
+    assert md_rank(md, [1, 0, 2]) == [1, 6, None]
+    with pytest.raises(ZScoreError, match="neuron 5176 is out of range: layer 1 has neurons 0..6"):
+        item_neurons(md, 5176, 2, 4, layer=1)
+    with pytest.raises(ZScoreError, match="neuron 7723 is out of range"):
+        item_neurons(md, "top", [1, 7723], 4, layer=1)
+
+
+def test_checks_name_the_value_and_the_limit():
+    assert check_layers([0, 3], 4) == [0, 3]
+    with pytest.raises(ZScoreError, match="layer 24 is out of range: the model has layers 0..23"):
+        check_layers([1, 24], 24)
+    with pytest.raises(ZScoreError, match="gpt_neox has no matrix 'gate'; it has up, down"):
+        check_matrix("gpt_neox", "gate")
+    assert check_matrix("llama", "gate") == "gate"
+    with pytest.raises(ZScoreError, match="neuron 192 is out of range: layer 1 has neurons 0..191"):
+        check_neurons([3, 192], 192, layer=1)
+    with pytest.raises(ZScoreError, match="1000 pairs need at least 2 x 1000 = 2000 tokens, got 1999 tokens"):
+        check_tokens(1999, 1000)
+    x, y = layer(t=1_500)
+    with pytest.raises(ZScoreError, match="got 1500 tokens"):
+        layer_top_pairs(x, y, np.ones(y.shape[1]), np.arange(1000), np.arange(1000), layer=0)
+
+
+def test_family_matrices_match_the_architecture_table():
+    from entangle.models.arch import ARCHS
+
+    assert FAMILY_MATRICES == {f: tuple(a.matrices) for f, a in ARCHS.items()}
+
+
+def test_tokens_next_tokens_and_pair_table():
+    windows = np.array([[5, 6, 7], [8, 9, 10], [11, 12, 13]])
+    flat = flat_tokens(windows, 6)
+    assert flat.tolist() == [5, 6, 7, 8, 9, 10]
+    with pytest.raises(ZScoreError, match="the capture has 12 tokens but the token windows hold 9"):
+        flat_tokens(windows, 12)
+    assert next_token_ids(flat, np.array([0, 2, 5])).tolist() == [6, 8, -1]  # across windows; -1 at the end
+    vocab = [f"t{k}" for k in range(5)] + ["Ġthe", "ĠThe", "Ġof", "Ġ19", ",", "Ġcat"]
+    i, j = np.array([0, 2]), np.array([1, 5])
+    oi = np.array([2.0, 9.0])
+    pre = np.array([-1.0, -2.0, 0.5, -0.1, 3.0, 1.0])
+    frame = pair_table(4, np.array([1, 0]), oi, i, j, pre, np.array([0.2, 0.1]), np.array([1.0, 4.0]), flat, vocab)
+    assert frame[["T1", "T2", "NT1", "NT2"]].values.tolist() == [["Ġof", "Ġcat", "Ġ19", ""],
+                                                                   ["Ġthe", "ĠThe", "ĠThe", "Ġof"]]
+    assert frame["rank"].tolist() == [1, 2] and frame["oi_ratio"].tolist() == [9.0, 2.0]
+    assert frame["case_variant"].tolist() == [False, True]
+    assert frame["category1"].tolist() == ["function word", "case variant pair"]
+    assert frame["token_category1"].tolist() == ["function word", "function word"]
+    assert negative_share(frame) == (2, 4)  # pre at positions 2, 5, 0, 1 -> 0.5, 1.0, -1.0, -2.0
+    assert isinstance(frame, pd.DataFrame)
