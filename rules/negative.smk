@@ -1,1 +1,84 @@
 # Negative computation: distributions and the clamp ablation (NC-F4).
+# clamp_ablation: one model load evaluates the unclamped model and, per percent p, the top-p% WD neurons of
+# every up-projection clamped at 0 and `random_seeds` random controls. One job for all percents
+# (`clamp.p1_2_5_10`, smoke/mini: start-up dominates) or one per percent (`job_per_percent`, paper: GPU).
+# nc_fig4_analysis: panels a-d from the captured pre-activations of each role's top-WD neuron of
+# `negative.layer`, panel e and the p sweep from the clamp jobs; table, figure and claim values.
+
+NEG = S.get("negative", {})
+
+if NEG:
+    NEG_PERCENTS = sorted({float(p) for p in NEG["percents"]} | {float(NEG["percent"])})
+
+    def _pct(p):
+        return f"{p:g}"
+
+    NEG_JOBS = [[p] for p in NEG_PERCENTS] if NEG.get("job_per_percent", False) else [NEG_PERCENTS]
+
+    def clamp_file(model, revision, split, percents, kind="csv"):
+        return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(map(_pct, percents))}.{kind}"
+
+    rule clamp_ablation:
+        """NC-F4e: per-window NLL unclamped and, per percent, top-p% WD clamped and random-neuron clamps per seed."""
+        input:
+            checkpoints=model_dir,
+            windows=f"{R}/tokens/{{model}}/{{split}}.npy",
+            baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
+            stats=lambda wc: [stats_file(wc.model, wc.revision, l) for l in range(n_layers_of(wc.model))],
+        output:
+            nll=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.csv",
+            summary=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.json",
+        wildcard_constraints:
+            percents=r"\d+(\.\d+)?(_\d+(\.\d+)?)*",
+        params:
+            model=model_spec,
+            capture_split=CAPTURE_SPLIT,
+            random_seeds=NEG["random_seeds"],
+            seed=S["seed"],
+            max_windows=S["evaluation"].get("max_windows"),
+            batch_size=NEG.get("batch_size", 8),
+            device="cuda" if GPU else "cpu",
+        threads: S["threads"]
+        resources:
+            gpu=GPU,
+        log:
+            log("clamp_ablation/{model}.{revision}.{split}.p{percents}"),
+        benchmark:
+            bench("clamp_ablation/{model}.{revision}.{split}.p{percents}")
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../scripts/clamp_ablation.py"
+
+    _NC_RELU, _NC_GELU = SCALE.role("relu"), SCALE.role("gelu")
+    _NC_LAYER = NEG["layer"]
+    _NC_EVAL = S["evaluation"]["split"]
+
+    def _nc_record(role):
+        spec = SCALE.role(role)
+        return {**model_record(role), "family": spec.family, "n_layers": spec.n_layers}
+
+    rule nc_fig4_analysis:
+        """NC-F4: ReLU vs GELU Wasserstein neuron pre/post-activation histograms (a-d); clamp ablation (e) and sweep."""
+        input:
+            relu_stats=stats_file(_NC_RELU.name, _NC_RELU.revision, _NC_LAYER),
+            relu_outputs=capture_file(_NC_RELU.name, _NC_RELU.revision, _NC_LAYER),
+            gelu_stats=stats_file(_NC_GELU.name, _NC_GELU.revision, _NC_LAYER),
+            gelu_outputs=capture_file(_NC_GELU.name, _NC_GELU.revision, _NC_LAYER),
+            clamp=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p) for p in NEG_JOBS],
+            summaries=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p, "json") for p in NEG_JOBS],
+        output:
+            **item_outputs("NC-F4"),
+        params:
+            relu=_nc_record("relu"),
+            gelu=_nc_record("gelu"),
+            layer=_NC_LAYER,
+            percent=float(NEG["percent"]),
+            top=NEG.get("top", 25),
+            scale=SCALE.name,
+        log:
+            log("items/NC-F4"),
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/nc_fig4.py"

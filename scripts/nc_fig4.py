@@ -1,0 +1,218 @@
+"""NC-F4: Wasserstein neurons use the negative activation space.
+
+(a, b) the ReLU model's representative Wasserstein neuron (top WD of layer `layer`'s up-projection):
+pre-activations, and post-ReLU activations with the zeros removed; (c, d) the same for the GELU model;
+(e) perplexity of the unmodified GELU model, with the negative side of the top-p% WD neurons of every
+up-projection clamped, and with as many random neurons clamped (mean ± SEM over seeds); (f) the sweep
+over p. The table holds the sweep with the tests; the claim values go to claims 30 and 31.
+"""
+
+import numpy as np
+import pandas as pd
+from _runner import run
+
+from entangle.capture import load_matrix
+from entangle.claims import write_claim_values
+from entangle.io import markdown_table, read_json, save_figure, write_table, write_text
+from entangle.negative import FAMILY_ACTIVATION, activation, significance_stars, summarize_percent
+from entangle.neurons.multimodality import ModeTest, negative_modes
+from entangle.neurons.selection import top_k
+from entangle.plotting.neurons import output_histogram
+from entangle.plotting.style import PALETTE, caption, figure
+
+PAPER = {"baseline_ppl": 12.3, "top5_ppl": 14.0, "p_value": 1e-4}  # NC §2.4: 12.3 -> "nearly 14", *** p <= 1e-4
+TEST = ("Wilcoxon signed-rank, two-sided, paired over evaluation windows: per-window NLL with the top-p% "
+        "clamped vs the mean over seeds of the random clamps")
+
+
+def _neuron(stats: str, outputs: str, record: dict, top: int, test: ModeTest) -> dict:
+    """The representative (top-WD) neuron and the negative-mode counts of the top-`top` WD neurons."""
+    frame = pd.read_csv(stats)
+    wd = frame["wd"].to_numpy()
+    y = load_matrix(outputs)
+    k = min(top, int(np.isfinite(wd).sum()))
+    neurons = top_k(wd, k)
+    act = FAMILY_ACTIVATION[record["family"]]
+    cols = np.asarray(y[:, neurons], dtype=np.float64)
+    pre = np.array([negative_modes(cols[:, c], test) for c in range(k)])
+    post = np.array([negative_modes(activation(act, cols[:, c]), test) for c in range(k)])
+    x = cols[:, 0]
+    return {"neuron": int(neurons[0]), "wd": float(wd[neurons[0]]), "pre": x, "post": activation(act, x),
+            "activation": act, "frac_negative": float(np.mean(x < 0)), "modes_pre": int(pre[0]),
+            "modes_post": int(post[0]), "top": k, "multimodal_pre": int(np.sum(pre >= 2)),
+            "multimodal_post": int(np.sum(post >= 2)), "persist": int(np.sum((pre >= 2) & (post >= 2))),
+            "tokens": int(y.shape[0])}
+
+
+def _histograms(axes, n: dict, record: dict, letters: str, layer: int) -> None:
+    name = f"{record['name']} ({n['activation']})"
+    output_histogram(axes[0], n["pre"], f"({letters[0]}) {name}: neuron {n['neuron']}, layer {layer}\n"
+                     f"WD {n['wd']:.3f}, {n['frac_negative']:.0%} negative, modes<0: {n['modes_pre']}",
+                     color=PALETTE["wasserstein"])
+    post = n["post"]
+    if n["activation"] == "relu":
+        shown = post[post != 0]
+        title = f"({letters[1]}) post-ReLU, zeros removed ({shown.size:,} of {post.size:,})"
+    else:
+        shown = post
+        title = f"({letters[1]}) post-{n['activation'].upper()}, modes<0: {n['modes_post']}"
+    output_histogram(axes[1], shown, title, color=PALETTE["other"], xlabel="post-activation")
+    if n["activation"] != "relu" and np.any(shown < 0):
+        # the negative region is squeezed into (min GELU, 0): show it enlarged
+        inset = axes[1].inset_axes([0.45, 0.4, 0.52, 0.5])
+        inset.hist(shown[shown < 0], bins=60, color=PALETTE["wasserstein"], alpha=0.85)
+        inset.set_title("negative part", fontsize="x-small")
+        inset.tick_params(labelsize="xx-small")
+
+
+COLUMNS = ("baseline_ppl", "top_ppl", "top_ppl_sem", "random_ppl_mean", "random_ppl_sem", "random_ppl_min",
+           "random_ppl_max", "increase_top", "increase_top_sem", "increase_random", "ratio_of_increases",
+           "p_wilcoxon", "rank_biserial", "cohens_dz", "p_wilcoxon_max_over_seeds", "p_ttest_across_seeds",
+           "z_across_seeds", "p_empirical")
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A readable copy of the sweep: the numbers that matter per p, the provenance once below."""
+    t = table
+    view = pd.DataFrame({
+        "p %": t["percent"].map(lambda v: f"{v:g}"), "neurons/layer": t["neurons_per_layer"],
+        "PPL unmodified": t["baseline_ppl"].map(lambda v: f"{v:.3f}"),
+        "PPL top-p WD clamped": [f"{a:.3f} ± {b:.3f}" for a, b in zip(t["top_ppl"], t["top_ppl_sem"])],
+        "PPL random (mean ± SEM)": [f"{a:.3f} ± {b:.3f}" for a, b in zip(t["random_ppl_mean"], t["random_ppl_sem"])],
+        "Δ top": [f"{a:+.3f} ± {b:.3f}" for a, b in zip(t["increase_top"], t["increase_top_sem"])],
+        "Δ random": t["increase_random"].map(lambda v: f"{v:+.3f}"),
+        "ratio Δ": t["ratio_of_increases"].map(lambda v: f"{v:.2f}"),
+        "p (Wilcoxon)": t["p_wilcoxon"].map(lambda v: f"{v:.2g}"),
+        "rank-biserial r": t["rank_biserial"].map(lambda v: f"{v:.2f}"),
+        "max p over seeds": t["p_wilcoxon_max_over_seeds"].map(lambda v: f"{v:.2g}"),
+        "p across seeds (t)": t["p_ttest_across_seeds"].map(lambda v: f"{v:.2g}"),
+        "": t["significance"]})
+    r = t.iloc[0]
+    notes = (f"\n\nModel {r['model']} ({r['model_id']}) @ {r['revision']}; dataset {r['dataset']}. Neurons selected by "
+             f"WD on the **{r['wd_split']}** split (per layer, WD > percentile(WD, 100 − p)); perplexity on the "
+             f"**{r['split']}** split, {r['windows']} windows × {r['window_tokens']} tokens = {r['tokens']:,} tokens; "
+             f"{r['random_seeds']} random seeds (base seed {r['seed']}). Clamp: negative up-projection outputs of the "
+             f"selected neurons set to 0 before the activation (= ReLU after GELU), in every layer.\n"
+             f"Test: {TEST}; effect size: matched-pairs rank-biserial r. ± = 1 SEM over windows (top, Δ top: paired) "
+             f"or over seeds (random). *** p ≤ 1e-4, ** ≤ 1e-3, * ≤ 0.05. Every column, per row: the CSV.")
+    return markdown_table(view) + notes + "\n"
+
+
+def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str, clamp: list, summaries: list,
+         relu: dict, gelu: dict, layer: int, percent: float, top: int, scale: str,
+         png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
+    test = ModeTest()
+    neurons = {"relu": _neuron(relu_stats, relu_outputs, relu, top, test),
+               "gelu": _neuron(gelu_stats, gelu_outputs, gelu, top, test)}
+
+    rows, per = [], {}
+    for path, spath in zip(clamp, summaries):
+        s = read_json(spath)
+        frame = pd.read_csv(path)
+        base = frame.query("condition == 'baseline'").sort_values("window")["nll"].to_numpy()
+        for key, sel in s["percents"].items():
+            p = float(sel["percent"])
+            part = frame[np.isclose(frame["percent"], p)]
+            topc = part.query("condition == 'top_wd'").sort_values("window")["nll"].to_numpy()
+            rand = (part.query("condition == 'random'").pivot(index="repetition", columns="window", values="nll")
+                    .sort_index().to_numpy())
+            stats = summarize_percent(base, topc, rand)
+            per[p] = {**stats, "summary": s, "selection": sel}
+            counts = [sel["neurons_per_layer"][k] for k in sorted(sel["neurons_per_layer"], key=int)]
+            rows.append({
+                "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": gelu["dataset"],
+                "split": s["split"], "wd_split": s["wd_split"], "windows": s["windows"],
+                "window_tokens": s["window_tokens"], "tokens": s["tokens"], "seed": s["seed"],
+                "random_seeds": s["random_seeds"], "percent": p,
+                "neurons_per_layer": "/".join(map(str, counts)), "neurons_total": sel["neurons_total"],
+                **{k: stats[k] for k in COLUMNS}, "significance": significance_stars(stats["p_wilcoxon"]),
+                "test": TEST})
+    table = pd.DataFrame(rows).sort_values("percent").reset_index(drop=True)
+    write_table(table, csv)
+    write_text(markdown, _markdown(table))
+    if percent not in per:
+        raise ValueError(f"headline percent {percent} is not among the clamp results {sorted(per)}")
+    h = per[percent]
+    s = h["summary"]
+
+    fig, axes = figure(2, 3, width=3.6, height=3.0)
+    _histograms(axes[0, :2], neurons["relu"], relu, "ab", layer)
+    _histograms(axes[1, :2], neurons["gelu"], gelu, "cd", layer)
+
+    ax = axes[0, 2]
+    labels = ["unmodified", f"top {percent:g}% WD\nclamped", f"random {percent:g}%\nclamped"]
+    heights = [h["baseline_ppl"], h["top_ppl"], h["random_ppl_mean"]]
+    errors = [h["baseline_ppl_sem"], h["top_ppl_sem"], h["random_ppl_sem"]]
+    colors = [PALETTE["dense"], PALETTE["wasserstein"], PALETTE["random"]]
+    ax.bar(range(3), heights, yerr=errors, color=colors, capsize=4, width=0.65)
+    ax.scatter(np.full(len(h["random_ppls"]), 2) + np.linspace(-0.18, 0.18, len(h["random_ppls"])),
+               h["random_ppls"], s=8, color="black", zorder=3, label="random seeds")
+    lo = min(heights) - 3 * max(max(errors), 0.01 * min(heights))
+    hi = max(max(heights), max(h["random_ppls"])) + max(errors)
+    span = hi - lo
+    ax.set_ylim(max(0, lo), hi + 0.35 * span)
+    y0, y1 = hi + 0.08 * span, hi + 0.13 * span
+    ax.plot([1, 1, 2, 2], [y0, y1, y1, y0], color="black", lw=0.8)
+    ax.text(1.5, hi + 0.15 * span, f"{significance_stars(h['p_wilcoxon'])}  p = {h['p_wilcoxon']:.1e}",
+            ha="center", va="bottom", fontsize="small")
+    for i, v in enumerate(heights):
+        ax.text(i, max(0, lo) + 0.02 * span, f"{v:.2f}", ha="center", va="bottom", fontsize="small", color="white",
+                fontweight="bold")
+    ax.set_xticks(range(3), labels, fontsize="small")
+    ax.set(ylabel=f"perplexity ({h['summary']['split']})", title=f"(e) clamp negatives, {gelu['name']}, every layer\n"
+           f"ratio of increases {h['ratio_of_increases']:.2f}")
+    ax.legend(loc="upper left", fontsize="x-small")
+
+    ax = axes[1, 2]
+    ps = sorted(per)
+    ax.errorbar(ps, [per[p]["increase_top"] for p in ps], yerr=[per[p]["increase_top_sem"] for p in ps], marker="o",
+                color=PALETTE["wasserstein"], capsize=3, label="top-p% WD (± paired SEM over windows)")
+    ax.errorbar(ps, [per[p]["increase_random"] for p in ps], yerr=[per[p]["random_ppl_sem"] for p in ps], marker="s",
+                color=PALETTE["random"], capsize=3, label=f"random (mean ± SEM, {h['n_seeds']} seeds)")
+    for p in ps:
+        ax.annotate(significance_stars(per[p]["p_wilcoxon"]), (p, per[p]["increase_top"] + per[p]["increase_top_sem"]),
+                    textcoords="offset points", xytext=(0, 3), ha="center", va="bottom", fontsize="small")
+    ax.axhline(0, color="black", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xticks(ps, [f"{p:g}" for p in ps])
+    ax.set(xlabel="p (% of neurons per up-projection)", ylabel="Δ perplexity vs unmodified",
+           title="(f) sweep over p")
+    ax.legend(loc="upper left", fontsize="x-small")
+    caption(fig, "NC-F4", f"Wasserstein neurons use the negative activation space ({scale} scale)")
+    fig.text(0.5, -0.02, f"WDs from the {s['wd_split']} split, perplexity on {s['windows']} {s['split']} windows × "
+             f"{s['window_tokens']} tokens. Error bars ±1 SEM: (e) over windows (delta method) for unmodified and "
+             f"top-p, over seeds for random; (f) paired over windows for top-p, over seeds for random. "
+             f"*** p ≤ 1e-4 ({TEST}).",
+             ha="center", va="top", fontsize="x-small", wrap=True)
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+    g, r = neurons["gelu"], neurons["relu"]
+    write_claim_values(claims, "NC-F4", scale, {
+        30: {"gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
+             "gelu_negative_modes_pre": g["modes_pre"], "gelu_negative_modes_post": g["modes_post"],
+             "relu_neuron": r["neuron"], "relu_wd": r["wd"], "relu_frac_negative": r["frac_negative"],
+             "relu_negative_modes_pre": r["modes_pre"], "relu_post_nonzero_share": float(np.mean(r["post"] != 0)),
+             "top_neurons": g["top"], "gelu_top_multimodal_pre": g["multimodal_pre"],
+             "gelu_top_multimodal_post": g["multimodal_post"], "gelu_top_multimodal_persist": g["persist"],
+             "relu_top_multimodal_pre": r["multimodal_pre"]},
+        31: {"percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
+             "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
+             "increase_top": h["increase_top"], "increase_random": h["increase_random"],
+             "ratio_of_increases": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
+             "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
+             "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
+             "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],
+             "n_seeds": h["n_seeds"], "neurons_total": h["selection"]["neurons_total"],
+             "paper_baseline_ppl": PAPER["baseline_ppl"], "paper_clamped_ppl": PAPER["top5_ppl"],
+             "paper_p_value": PAPER["p_value"]},
+    }, context={"gelu_model": gelu["model_id"], "gelu_revision": gelu["revision"], "relu_model": relu["model_id"],
+                "relu_revision": relu["revision"], "dataset": gelu["dataset"], "layer": layer,
+                "histogram_split": gelu["split"], "histogram_tokens": g["tokens"], "split": s["split"],
+                "wd_split": s["wd_split"], "windows": s["windows"], "tokens": s["tokens"], "seed": s["seed"],
+                "neuron_rule": f"top-WD neuron of layer {layer}'s up-projection", "test": TEST,
+                "mode_test": str(test), "clamp": s["clamp"], "selection": s["selection"]})
+
+
+if __name__ == "__main__":
+    run(main)
