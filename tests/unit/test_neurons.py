@@ -37,8 +37,11 @@ def test_negative_modes_count_structure_below_zero():
     bimodal = np.concatenate([rng.normal(-4, 0.3, 3000), rng.normal(-1.5, 0.3, 3000), rng.normal(1, 0.5, 3000)])
     unimodal = rng.normal(0, 1, 9000)
     assert negative_modes(bimodal) == 2
-    assert negative_modes(unimodal) == 1
+    assert negative_modes(unimodal - 2.5) == 1
+    assert negative_modes(unimodal) == 0  # its negative half is the flank of the mode at 0
     assert negative_modes(np.abs(unimodal)) == 0  # no negative values
+    # the left flank of a mode at x > 0 is not a negative mode
+    assert negative_modes(np.concatenate([rng.normal(0.3, 0.3, 9000), rng.normal(-2, 0.3, 3000)])) == 1
 
 
 def test_row_update_norms_and_summaries():
