@@ -1,0 +1,180 @@
+"""Perplexity tables and claim values of the sparsification items (WD-TA, WD-F9, WD-FA3, WD-V1).
+
+Inputs are the per-run summaries written by `scripts/sparsify_prune.py` (one JSON per model, method,
+sparsity and K). Definitions (also in the items' captions and README):
+
+- Baselines: magnitude, Wanda, SparseGPT, each pruning every FFN matrix to the given sparsity
+  (Wanda per output row, the others per matrix / per 128-column block as their references).
+- Sparse Expansion (SE) with K experts: each expert has the given sparsity, each token uses one expert,
+  so a token touches the same number of non-zero FFN weights as with a baseline at that sparsity.
+- Gap at a sparsity = ln PPL(best baseline) - ln PPL(SE) = the difference in mean test NLL (nats per
+  token); positive means SE is better. "Best baseline" is the lowest-perplexity baseline at that sparsity.
+- FLOP-matched (WD-V1): equal non-zero FFN weights per token, i.e. SE at per-expert sparsity s against
+  the baselines at sparsity s. The routers' cost (PCA projection + K distances per token and router)
+  is not counted, as in the paper (WD-F9 caption); it is reported as a fraction of the FFN cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from entangle.io import read_json
+
+from .masks import Sparsity
+
+BASELINES = ("magnitude", "wanda", "sparsegpt")
+METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "sparsegpt": "SparseGPT",
+                 "sparse_expansion": "SE"}
+COLUMNS = ["model", "model_id", "revision", "family", "method", "k", "sparsity", "sparsity_ratio", "structured",
+           "perplexity", "mean_nll", "ffn_sparsity", "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
+           "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed",
+           "seconds_sparsify"]
+
+
+def load_runs(paths: list[str]) -> pd.DataFrame:
+    """Tidy table, one row per run summary."""
+    rows = []
+    for path in paths:
+        r = read_json(path)
+        sp = Sparsity.parse(r["sparsity"]) if r["method"] != "dense" else Sparsity(0.0)
+        rows.append({**{c: r.get(c) for c in COLUMNS}, "sparsity_ratio": sp.ratio, "structured": sp.is_nm})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["k"] = df["k"].astype("Int64")
+    return df
+
+
+def label(method: str, k) -> str:
+    if method == "sparse_expansion":
+        return f"SE K={int(k)}"
+    return METHOD_LABELS[method]
+
+
+def wide_table(tidy: pd.DataFrame, sparsities: list[str], methods: list[str], k: int) -> pd.DataFrame:
+    """Rows = models, columns = dense, then method x sparsity (perplexity); SE at K = `k`."""
+    out = []
+    for model, g in tidy.groupby("model", sort=False):
+        row = {"model": model}
+        dense = g[g.method == "dense"]
+        row["dense"] = float(dense.perplexity.iloc[0]) if len(dense) else math.nan
+        for m in methods:
+            for s in sparsities:
+                hit = g[(g.method == m) & (g.sparsity == s) & ((g.k == k) if m == "sparse_expansion" else True)]
+                row[f"{label(m, k)} {s}"] = float(hit.perplexity.iloc[0]) if len(hit) else math.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _gaps(tidy: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per model and sparsity: best baseline, SE(K) perplexity and the gap (nats/token)."""
+    rows = []
+    for (model, s), g in tidy[tidy.method != "dense"].groupby(["model", "sparsity"], sort=False):
+        base = g[g.method.isin(BASELINES)]
+        se = g[(g.method == "sparse_expansion") & (g.k == k)]
+        if base.empty or se.empty:
+            continue
+        best = base.loc[base.perplexity.idxmin()]
+        sgpt = base[base.method == "sparsegpt"]
+        rows.append({"model": model, "sparsity": s, "sparsity_ratio": float(g.sparsity_ratio.iloc[0]),
+                     "structured": bool(g.structured.iloc[0]), "k": k, "best_baseline": best.method,
+                     "best_baseline_ppl": float(best.perplexity), "se_ppl": float(se.perplexity.iloc[0]),
+                     "gap": math.log(best.perplexity) - math.log(se.perplexity.iloc[0]),
+                     "gap_vs_sparsegpt": (math.log(sgpt.perplexity.iloc[0]) - math.log(se.perplexity.iloc[0])
+                                          if len(sgpt) else math.nan),
+                     "n_baselines": len(base)})
+    return pd.DataFrame(rows)
+
+
+def _growth(gaps: pd.DataFrame) -> dict:
+    """How the gap changes with unstructured sparsity, per model."""
+    rhos, monotone, first, last = [], [], [], []
+    for _, g in gaps[~gaps.structured].groupby("model", sort=False):
+        g = g.sort_values("sparsity_ratio")
+        if len(g) < 2:
+            continue
+        first.append(g.gap.iloc[0])
+        last.append(g.gap.iloc[-1])
+        monotone.append(bool(np.all(np.diff(g.gap.to_numpy()) >= 0)))
+        if len(g) >= 3:
+            rhos.append(spearmanr(g.sparsity_ratio, g.gap)[0])
+    return {"gap_growing_share": float(np.mean(monotone)) if monotone else None,
+            "gap_spearman_mean": float(np.nanmean(rhos)) if rhos else None,
+            "gap_lowest_sparsity_mean": float(np.mean(first)) if first else None,
+            "gap_highest_sparsity_mean": float(np.mean(last)) if last else None,
+            "models_with_gap_trend": len(monotone)}
+
+
+def claim19(tidy: pd.DataFrame, k: int) -> tuple[dict, pd.DataFrame]:
+    """Is SE(K) best at every model and sparsity, and does its gap grow with sparsity?"""
+    gaps = _gaps(tidy, k)
+    full = gaps[gaps.n_baselines == len(BASELINES)]
+    values = {"k": k, "cells": len(full),
+              "se_best_share": float((full.gap > 0).mean()) if len(full) else None,
+              "se_best_everywhere": bool((full.gap > 0).all()) if len(full) else None,
+              "se_beats_sparsegpt_share": float((full.gap_vs_sparsegpt > 0).mean()) if len(full) else None,
+              "gap_mean": float(full.gap.mean()) if len(full) else None,
+              **_growth(full)}
+    return values, gaps
+
+
+def claim20(sweep: pd.DataFrame, sparsegpt_ppl: float | None) -> dict:
+    """Perplexity vs K at one sparsity: monotone decreasing? K=1 equal to SparseGPT?"""
+    g = sweep.sort_values("k")
+    ks, ppl = g.k.astype(int).to_numpy(), g.perplexity.to_numpy()
+    steps = np.diff(ppl)
+    k1 = g[g.k == 1]
+    return {"ks": len(ks), "k_min": int(ks[0]), "k_max": int(ks[-1]),
+            "ppl_k_min": float(ppl[0]), "ppl_k_max": float(ppl[-1]),
+            "monotone_decreasing": bool(np.all(steps <= 0)), "violations": int((steps > 0).sum()),
+            "spearman_k_ppl": float(spearmanr(ks, ppl)[0]) if len(ks) >= 3 else None,
+            "relative_improvement_k_max": float(1 - ppl[-1] / ppl[0]),
+            "k1_minus_sparsegpt_ppl": (float(k1.perplexity.iloc[0] - sparsegpt_ppl)
+                                       if len(k1) and sparsegpt_ppl is not None else None)}
+
+
+def flop_matched(tidy: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    """WD-V1 rows: per model, unstructured sparsity and K, SE vs the best baseline at equal non-zeros per token."""
+    rows = []
+    for k in ks:
+        gaps = _gaps(tidy, k)
+        gaps = gaps[~gaps.structured]
+        for _, r in gaps.iterrows():
+            run = tidy[(tidy.model == r.model) & (tidy.sparsity == r.sparsity)]
+            se = run[(run.method == "sparse_expansion") & (run.k == k)].iloc[0]
+            ref = run[run.method == "sparsegpt"]
+            rows.append({**r.to_dict(),
+                         "se_nonzeros_per_token": float(se.ffn_nonzeros_per_token),
+                         "baseline_nonzeros_per_token": (float(ref.ffn_nonzeros_per_token.iloc[0]) if len(ref)
+                                                         else math.nan),
+                         "router_macs_per_token": float(se.router_macs_per_token),
+                         "router_overhead": float(se.router_macs_per_token / se.ffn_nonzeros_per_token)})
+    return pd.DataFrame(rows)
+
+
+def claim21(table: pd.DataFrame) -> dict:
+    """At matched non-zeros per token: does SE at the largest K beat every baseline, and do gaps grow?"""
+    if table.empty:
+        return {}
+    kmax = int(table.k.max())
+    top = table[table.k == kmax]
+    by_k = []
+    for _, g in table.groupby(["model", "sparsity"], sort=False):
+        if g.k.nunique() >= 3:
+            by_k.append(spearmanr(g.k, g.gap)[0])
+        elif g.k.nunique() == 2:
+            g = g.sort_values("k")
+            by_k.append(float(np.sign(g.gap.iloc[-1] - g.gap.iloc[0])))
+    return {"k_max": kmax, "cells": len(top),
+            "se_kmax_beats_all_share": float((top.gap > 0).mean()),
+            "se_kmax_beats_all_everywhere": bool((top.gap > 0).all()),
+            **{k.replace("gap_", "gap_kmax_"): v for k, v in _growth(top.assign(n_baselines=3)).items()},
+            "gap_vs_k_spearman_mean": float(np.nanmean(by_k)) if by_k else None,
+            **{f"gap_mean_k{int(k)}": float(g.gap.mean()) for k, g in table.groupby("k")},
+            **{f"beats_all_share_k{int(k)}": float((g.gap > 0).mean()) for k, g in table.groupby("k")},
+            "nonzeros_ratio_se_to_sparsegpt_max": float((table.se_nonzeros_per_token
+                                                          / table.baseline_nonzeros_per_token).max()),
+            "router_overhead_max": float(table.router_overhead.max()),
+            "inference_speedup": None}

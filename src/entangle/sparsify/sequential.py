@@ -1,0 +1,531 @@
+"""Sequential (block-by-block) sparsification of a Hugging Face causal LM's feed-forward linears.
+
+As the SparseGPT, Wanda and Sparse Expansion drivers (REFERENCE_METHODS.md 0.7, 1.5, 2.3):
+
+1. Calibration windows run through the embeddings once; a pre-hook on block 0 catches the block
+   inputs and the keyword arguments the model passes to every block (position embeddings, masks),
+   then stops the forward pass (`_Caught`). Blocks are then called directly, one at a time, with
+   those arguments, which works for every family in transformers 5.x.
+2. For each block: run all calibration sequences through the *dense* block with hooks on the
+   feed-forward linears and accumulate each method's statistics (Wanda's input norms, SparseGPT's
+   Hessian, Sparse Expansion's router inputs). Every FFN linear of the block is pruned from these
+   dense-within-block statistics; for Sparse Expansion the down-projection router and Hessians
+   therefore see the dense up/gate outputs, as in the released code. Llama's gate and up share one
+   input and so one set of statistics (and one router).
+3. Re-run the *pruned* block to produce the next block's calibration inputs. Sparse Expansion
+   routes calibration tokens to their fitted cluster labels while propagating (REFERENCE 1.5 step 8).
+
+Only the feed-forward linears are pruned (`up`, `gate`, `down` of the architecture adapter);
+attention, embeddings, norms and the head stay dense (DESIGN.md). The result is the model itself,
+modified in place: pruned weights written back, or, for Sparse Expansion, each FFN linear replaced
+by an `ExpandedLinear` (K SparseGPT experts behind a PCA + k-means router, hard top-1). It can be
+evaluated with `entangle.evaluation.perplexity.window_nll`, saved with `save_sparse_ffn` and
+rebuilt with `load_sparse_ffn`.
+
+For models whose expanded form does not fit in memory (Sparse Expansion stores K copies of every
+FFN matrix), pass `eval_windows` to evaluate layer by layer as the reference does (test hidden
+states are propagated through each block right after it is pruned) and `release=True` to free each
+block once both streams have passed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from entangle.models.arch import arch_of, blocks
+
+from .expansion import ExpandedLinear
+from .magnitude import magnitude_prune
+from .masks import Sparsity
+from .router import Router
+from .sparsegpt import SparseGPT
+from .wanda import WandaStats, wanda_prune
+
+log = logging.getLogger(__name__)
+
+METHODS = ("dense", "magnitude", "wanda", "sparsegpt", "sparse_expansion")
+_CALIBRATED = ("wanda", "sparsegpt", "sparse_expansion")
+
+# Final normalisation (and OPT's optional projection) per family, for layer-wise evaluation.
+# The head itself is `model.get_output_embeddings()`.
+_FINAL = {
+    "gpt_neox": ("gpt_neox.final_layer_norm",),
+    "opt": ("model.decoder.final_layer_norm", "model.decoder.project_out"),
+    "llama": ("model.norm",),
+    "gpt2": ("transformer.ln_f",),
+}
+
+
+class SparsifyError(ValueError):
+    """Bad settings for a sparsification run; raised before any work starts."""
+
+
+@dataclass
+class SparsifySettings:
+    """What to do. `num_clusters`, `pca_factor`, `n_init` concern Sparse Expansion only."""
+
+    method: str
+    sparsity: Sparsity | float | str = 0.0
+    num_clusters: int = 16
+    pca_factor: int | None = 32
+    n_init: int = 100
+    seed: int = 0
+    blocksize: int = 128
+    percdamp: float = 0.01
+    batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise SparsifyError(f"unknown sparsification method {self.method!r}; choose one of: {', '.join(METHODS)}")
+        try:
+            self.sparsity = Sparsity.parse(self.sparsity)
+        except ValueError as exc:
+            raise SparsifyError(str(exc)) from None
+        if self.method == "dense" and (self.sparsity.ratio != 0 or self.sparsity.is_nm):
+            raise SparsifyError(f"method 'dense' takes no sparsity, got {self.sparsity}")
+        if self.num_clusters < 1:
+            raise SparsifyError(f"num_clusters must be >= 1, got {self.num_clusters}")
+        if self.batch_size < 1:
+            raise SparsifyError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.sparsity.is_nm and self.blocksize % self.sparsity.m:
+            raise SparsifyError(f"N:M sparsity {self.sparsity} needs blocksize ({self.blocksize}) divisible by M")
+
+
+@dataclass
+class SparsifyResult:
+    """Per-linear report rows, calibration size and, with `eval_windows`, the per-window test NLL."""
+
+    settings: dict
+    linears: list[dict] = field(default_factory=list)
+    calibration_windows: int = 0
+    calibration_tokens: int = 0
+    seconds: float = 0.0
+    eval_nll: Tensor | None = None
+    router_macs: int = 0  # per token, all Sparse Expansion routers (PCA projection + centroid distances)
+
+    @property
+    def ffn_sparsity(self) -> float:
+        """Fraction of zero weights over all FFN matrices (all experts for Sparse Expansion)."""
+        zeros = sum(r["zeros"] for r in self.linears)
+        total = sum(r["numel"] for r in self.linears)
+        return zeros / total if total else 0.0
+
+
+# --------------------------------------------------------------------------------------------------
+# Architecture helpers
+
+
+def ffn_groups(model: nn.Module) -> list[tuple[str, list[str]]]:
+    """FFN linears grouped by shared input: [(input name, [canonical matrices])], in forward order.
+
+    Llama: gate and up read the same input, so they share statistics and one router ("up" group).
+    """
+    matrices = arch_of(model).matrices
+    first = [m for m in ("gate", "up") if m in matrices]
+    return [("up", first), ("down", ["down"])]
+
+
+def _module_path(model: nn.Module, layer: int, matrix: str) -> str:
+    arch = arch_of(model)
+    return f"{arch.blocks}.{layer}.{arch.matrices[matrix]}"
+
+
+def _get_weight(model: nn.Module, module: nn.Module) -> Tensor:
+    """[d_out, d_in] view of a linear's weight (GPT-2 Conv1D stores [d_in, d_out])."""
+    return module.weight.T if arch_of(model).conv1d else module.weight
+
+
+def _set_weight(model: nn.Module, module: nn.Module, w: Tensor) -> None:
+    with torch.no_grad():
+        module.weight.copy_(w.T if arch_of(model).conv1d else w)
+
+
+def _replace(model: nn.Module, path: str, new: nn.Module) -> None:
+    parent, _, name = path.rpartition(".")
+    setattr(model.get_submodule(parent), name, new)
+
+
+def check_settings(model: nn.Module, settings: SparsifySettings, n_tokens: int | None = None) -> None:
+    """Raise SparsifyError if the settings cannot run on this model (before any work starts)."""
+    sp = settings.sparsity
+    layer0 = blocks(model)[0]
+    arch = arch_of(model)
+    for group, members in ffn_groups(model):
+        for m in members:
+            d_out, d_in = _get_weight(model, layer0.get_submodule(arch.matrices[m])).shape
+            if sp.is_nm and d_in % sp.m:
+                raise SparsifyError(f"N:M sparsity {sp} needs every FFN input width divisible by M={sp.m}; "
+                                    f"blocks.*.mlp.{m} has {d_in} inputs")
+        if settings.method == "sparse_expansion" and settings.pca_factor is not None:
+            if not 1 <= settings.pca_factor <= d_in:
+                raise SparsifyError(f"pca_factor must be in [1, {d_in}] for the {group} router "
+                                    f"(d // pca_factor >= 1), got {settings.pca_factor}")
+    if settings.method == "sparse_expansion" and n_tokens is not None and settings.num_clusters > n_tokens:
+        raise SparsifyError(f"num_clusters K={settings.num_clusters} is larger than the number of calibration "
+                            f"tokens ({n_tokens}); use more calibration windows or fewer experts")
+
+
+# --------------------------------------------------------------------------------------------------
+# Running blocks directly
+
+
+class _Caught(Exception):
+    """Raised by the block-0 pre-hook to stop the forward pass once the block inputs are known."""
+
+
+class _Released(nn.Module):
+    """Stands in for a block freed after layer-wise evaluation; the model can no longer run."""
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("this block was released after layer-wise evaluation (release=True); reload the model")
+
+
+@dataclass
+class _Stream:
+    """Hidden states entering the current block, in batches, and the extra block arguments per batch size."""
+
+    hidden: list[Tensor]
+    call: dict[int, tuple[tuple, dict]]
+
+    def run(self, block: nn.Module, j: int) -> Tensor:
+        args, kwargs = self.call[self.hidden[j].shape[0]]
+        out = block(self.hidden[j], *args, **kwargs)
+        return out[0] if isinstance(out, tuple) else out
+
+
+@torch.no_grad()
+def _catch(model: nn.Module, windows: Tensor, batch_size: int) -> _Stream:
+    """Block-0 inputs of `windows` [n, L] in batches, with the arguments the model gives its blocks."""
+    device = next(model.parameters()).device
+    seen: dict = {}
+
+    def hook(_module, args, kwargs):
+        seen["args"], seen["kwargs"] = args, kwargs
+        raise _Caught
+
+    stream = _Stream([], {})
+    handle = blocks(model)[0].register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        for start in range(0, windows.shape[0], batch_size):
+            try:
+                model(input_ids=windows[start : start + batch_size].to(device), use_cache=False)
+            except _Caught:
+                pass
+            args, kwargs = seen["args"], dict(seen["kwargs"])
+            hidden = args[0] if args else kwargs.pop("hidden_states")
+            stream.hidden.append(hidden)
+            stream.call.setdefault(hidden.shape[0], (tuple(args[1:]), kwargs))
+    finally:
+        handle.remove()
+    return stream
+
+
+# --------------------------------------------------------------------------------------------------
+# The driver
+
+
+@torch.no_grad()
+def sparsify_model(
+    model: nn.Module,
+    calibration: Tensor,
+    settings: SparsifySettings,
+    eval_windows: Tensor | None = None,
+    release: bool = False,
+    progress: bool = True,
+) -> SparsifyResult:
+    """Sparsify `model`'s FFN linears in place, block by block. calibration: token windows [n, L].
+
+    With `eval_windows` [m, L'], the test stream is propagated alongside and `result.eval_nll` holds
+    each window's mean next-token NLL (layer-wise evaluation, as the references); `release=True`
+    then frees each block once both streams have passed it (the model can no longer run afterwards).
+    """
+    if release and eval_windows is None:
+        raise SparsifyError("release=True needs eval_windows (the model cannot be evaluated afterwards)")
+    if calibration.dim() != 2:
+        raise SparsifyError(f"calibration windows must be [n, L] token ids, got shape {tuple(calibration.shape)}")
+    s = settings
+    check_settings(model, s, calibration.numel())
+    result = SparsifyResult(settings={**asdict(s), "sparsity": str(s.sparsity)},
+                            calibration_windows=int(calibration.shape[0]), calibration_tokens=int(calibration.numel()))
+    t_start = time.perf_counter()
+    needs_calibration = s.method in _CALIBRATED
+    if s.method == "dense" and eval_windows is None:
+        result.seconds = time.perf_counter() - t_start
+        return result
+    calib = _catch(model, calibration, s.batch_size) if needs_calibration else None
+    test = _catch(model, eval_windows, s.batch_size) if eval_windows is not None else None
+
+    layers = blocks(model)
+    for i in tqdm(range(len(layers)), desc=f"{s.method} {s.sparsity}", unit="block", disable=not progress,
+                  mininterval=2.0):
+        block = layers[i]
+        labels: dict[str, list[Tensor]] = {}
+        if s.method != "dense":
+            stats = _collect(model, block, i, calib, s) if needs_calibration else None
+            labels = _prune_block(model, i, s, stats, result)
+        if calib is not None:
+            _propagate(model, block, i, calib, labels)
+        if test is not None:
+            _propagate(model, block, i, test, {})
+        if release:
+            layers[i] = _Released()
+            del block
+    if test is not None:
+        result.eval_nll = _head_nll(model, test, eval_windows)
+    result.seconds = time.perf_counter() - t_start
+    log.info("%s %s: %d FFN linears, FFN sparsity %.4f, %.1f s", s.method, s.sparsity, len(result.linears),
+             result.ffn_sparsity, result.seconds)
+    return result
+
+
+def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: SparsifySettings) -> dict:
+    """Dense pass of the block over all calibration batches; per input group, the method's statistics."""
+    arch = arch_of(model)
+    stats: dict[str, object] = {}
+    batch = {"size": 1}
+    handles = []
+    for group, members in ffn_groups(model):
+        leader = block.get_submodule(arch.matrices[members[0]])
+        d_in = _get_weight(model, leader).shape[1]
+        if s.method == "wanda":
+            stats[group] = WandaStats(d_in, device=leader.weight.device)
+        elif s.method == "sparsegpt":
+            stats[group] = SparseGPT(_get_weight(model, leader))
+        else:
+            stats[group] = []  # stored inputs, one [B, L, d_in] tensor per batch
+
+        def hook(_module, args, group=group):
+            # [B, L, d_in] whatever the family passes (OPT flattens tokens to [B * L, d_in] before fc1),
+            # so statistics count sequences as the references do.
+            x = args[0].detach().reshape(batch["size"], -1, args[0].shape[-1])
+            acc = stats[group]
+            if isinstance(acc, list):
+                acc.append(x.clone())
+            else:
+                acc.add_batch(x)
+
+        handles.append(leader.register_forward_pre_hook(hook))
+    try:
+        for j in range(len(calib.hidden)):
+            batch["size"] = calib.hidden[j].shape[0]
+            calib.run(block, j)
+    finally:
+        for h in handles:
+            h.remove()
+    return stats
+
+
+def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict | None,
+                 result: SparsifyResult) -> dict[str, list[Tensor]]:
+    """Prune every FFN linear of block `layer`; returns, for Sparse Expansion, fitted labels per module path."""
+    arch = arch_of(model)
+    block = blocks(model)[layer]
+    labels: dict[str, list[Tensor]] = {}
+    for group, members in ffn_groups(model):
+        t0 = time.perf_counter()
+        if s.method == "sparse_expansion":
+            expanded, fitted, empty = _expand_group(model, block, members, stats[group], s, layer)
+            n_comp, d_in = expanded[0].router.components.shape
+            result.router_macs += n_comp * d_in + s.num_clusters * n_comp
+            for m, module in zip(members, expanded):
+                path = _module_path(model, layer, m)
+                _replace(model, path, module)
+                labels[path] = fitted
+                _record(result, layer, m, module.weight, time.perf_counter() - t0, experts=s.num_clusters,
+                        empty_clusters=empty)
+            continue
+        for m in members:
+            module = block.get_submodule(arch.matrices[m])
+            w = _get_weight(model, module)
+            if s.method == "magnitude":
+                new = magnitude_prune(w, s.sparsity)
+            elif s.method == "wanda":
+                new = wanda_prune(w, stats[group].scaler_row, s.sparsity)
+            else:
+                gpt = _shared_sparsegpt(w, stats[group])
+                new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
+            _set_weight(model, module, new)
+            _record(result, layer, m, new, time.perf_counter() - t0)
+    return labels
+
+
+def _shared_sparsegpt(weight: Tensor, acc: SparseGPT) -> SparseGPT:
+    """A SparseGPT for `weight` with the Hessian accumulated for its input group (prune() copies H)."""
+    if acc.weight is weight or (acc.weight.shape == weight.shape and acc.weight.data_ptr() == weight.data_ptr()):
+        return acc
+    gpt = SparseGPT(weight)
+    gpt.H, gpt.nsamples = acc.H, acc.nsamples
+    return gpt
+
+
+def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs: list[Tensor],
+                  s: SparsifySettings, layer: int) -> tuple[list[ExpandedLinear], list[Tensor], int]:
+    """Router on all calibration tokens of this input, per-cluster Hessians, K SparseGPT experts per linear.
+
+    Per-cluster Hessians are accumulated batch by batch with n_sequences = the batch's sequences, as the
+    reference's second calibration pass (nsamples counts every sequence, whatever its cluster share).
+    Returns the expanded modules, the fitted labels per batch and the number of empty clusters.
+    """
+    arch = arch_of(model)
+    d_in = inputs[0].shape[-1]
+    tokens = torch.cat([x.reshape(-1, d_in) for x in inputs])
+    router = Router.fit(tokens, s.num_clusters, s.pca_factor, n_init=s.n_init, seed=s.seed)
+    del tokens
+    fitted = [router.predict(x) for x in inputs]  # [B, L] per batch
+    counts = torch.bincount(torch.cat([f.reshape(-1) for f in fitted]), minlength=s.num_clusters)
+    leader = _get_weight(model, block.get_submodule(arch.matrices[members[0]]))
+    gpts = [SparseGPT(leader) for _ in range(s.num_clusters)]
+    for x, lab in zip(inputs, fitted):
+        flat, lab = x.reshape(-1, d_in), lab.reshape(-1)
+        for c, gpt in enumerate(gpts):
+            gpt.add_batch(flat[lab == c], n_sequences=x.shape[0])
+    empty = [c for c in range(s.num_clusters) if counts[c] == 0]
+    if empty:
+        log.warning("Sparse Expansion: block %d %s router: clusters %s have no calibration tokens; their experts "
+                    "are plain SparseGPT with the Hessian of all tokens", layer, "/".join(members), empty)
+        total = SparseGPT(leader)
+        total.H, total.nsamples = sum(g.H for g in gpts), gpts[0].nsamples
+        for c in empty:
+            gpts[c] = total
+    log.info("Sparse Expansion: block %d %s: K=%d, %d PCA components, cluster sizes %s", layer, "/".join(members),
+             s.num_clusters, router.components.shape[0], counts.tolist())
+    modules = []
+    for m in members:
+        lin = block.get_submodule(arch.matrices[m])
+        w = _get_weight(model, lin)
+        experts = [_shared_sparsegpt(w, g).prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
+                   for g in gpts]
+        d_out = w.shape[0]
+        module = ExpandedLinear(d_in, d_out, s.num_clusters, router.components.shape[0], bias=lin.bias is not None,
+                                device=w.device, dtype=w.dtype)
+        module.router.load_state_dict(router.state_dict())
+        module.weight.copy_(torch.stack(experts))
+        if lin.bias is not None:
+            module.bias.copy_(lin.bias.detach().expand(s.num_clusters, -1))
+        modules.append(module)
+    return modules, fitted, len(empty)
+
+
+def _record(result: SparsifyResult, layer: int, matrix: str, weight: Tensor, seconds: float, **extra) -> None:
+    numel = weight.numel()
+    zeros = int((weight == 0).sum())
+    result.linears.append({"layer": layer, "matrix": matrix, "shape": list(weight.shape), "numel": numel,
+                           "zeros": zeros, "sparsity": zeros / numel, "seconds": seconds, **extra})
+
+
+def _propagate(model: nn.Module, block: nn.Module, layer: int, stream: _Stream, labels: dict[str, list[Tensor]]) -> None:
+    """Replace the stream's hidden states by the (pruned) block's outputs; SE modules use `labels` if given."""
+    current: dict[str, Tensor] = {}
+    handles = []
+    for path, per_batch in labels.items():
+        def inject(_module, args, kwargs, path=path):
+            return args, {**kwargs, "labels": current[path]}
+
+        handles.append(model.get_submodule(path).register_forward_pre_hook(inject, with_kwargs=True))
+    try:
+        for j in range(len(stream.hidden)):
+            for path, per_batch in labels.items():
+                current[path] = per_batch[j]
+            stream.hidden[j] = stream.run(block, j)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _head_nll(model: nn.Module, stream: _Stream, windows: Tensor) -> Tensor:
+    """Per-window mean next-token NLL from the hidden states after the last block (as window_nll)."""
+    norms, head = _FINAL[arch_of(model).family], model.get_output_embeddings()
+    out = []
+    start = 0
+    for h in stream.hidden:
+        for path in norms:
+            parent, _, name = path.rpartition(".")
+            module = getattr(model.get_submodule(parent), name, None)
+            if module is not None:
+                h = module(h)
+        logits = head(h)[:, :-1].float()
+        ids = windows[start : start + h.shape[0]].to(logits.device)
+        start += h.shape[0]
+        nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+        out.append(nll.mean(dim=1).double().cpu())
+    return torch.cat(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Saving and loading the sparse FFN
+
+
+def sparse_ffn_state(model: nn.Module) -> dict[str, Tensor]:
+    """State of every FFN linear (pruned weights, or experts + router), keyed by full module path."""
+    arch = arch_of(model)
+    state = {}
+    for i in range(len(blocks(model))):
+        for m in arch.matrices:
+            path = _module_path(model, i, m)
+            for k, v in model.get_submodule(path).state_dict().items():
+                state[f"{path}.{k}"] = v.detach().cpu()
+    return state
+
+
+def save_sparse_ffn(model: nn.Module, path: str | Path, meta: dict | None = None) -> None:
+    """torch.save {"meta", "state"} of the FFN linears; the rest of the model is the unchanged base model."""
+    from entangle.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"meta": meta or {}, "state": sparse_ffn_state(model)}, tmp)
+
+
+def load_sparse_ffn(model: nn.Module, path: str | Path) -> dict:
+    """Load a `save_sparse_ffn` file into the base `model` (in place): Sparse Expansion modules are rebuilt.
+
+    Returns the saved meta.
+    """
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    state = saved["state"]
+    arch = arch_of(model)
+    device = next(model.parameters()).device
+    for i in range(len(blocks(model))):
+        for m in arch.matrices:
+            mpath = _module_path(model, i, m)
+            sub = {k[len(mpath) + 1 :]: v for k, v in state.items() if k.startswith(mpath + ".")}
+            if not sub:
+                raise KeyError(f"{path}: no saved state for {mpath}")
+            if "router.components" in sub:
+                dtype = model.get_submodule(mpath).weight.dtype
+                sub = {k: (v.to(dtype) if not k.startswith("router.") else v) for k, v in sub.items()}
+                _replace(model, mpath, ExpandedLinear.from_state_dict(sub).to(device))
+            else:
+                model.get_submodule(mpath).load_state_dict(sub)
+    return saved.get("meta", {})
+
+
+def ffn_macs_per_token(result: SparsifyResult) -> float:
+    """Non-zero FFN weights one token uses (= multiply-accumulates): per expert for Sparse Expansion."""
+    total = 0.0
+    for r in result.linears:
+        experts = r.get("experts", 1)
+        total += (r["numel"] - r["zeros"]) / experts
+    return total
+
+
+__all__ = [
+    "METHODS",
+    "SparsifyError",
+    "SparsifyResult",
+    "SparsifySettings",
+    "check_settings",
+    "ffn_groups",
+    "ffn_macs_per_token",
+    "load_sparse_ffn",
+    "sparse_ffn_state",
+    "save_sparse_ffn",
+    "sparsify_model",
+]
