@@ -70,10 +70,10 @@ if SP:
         run = f"se{k}" if method == "sparse_expansion" else method
         return f"{R}/sparsify/{model}/{run}/{sparsity.replace(':', '-')}.json"
 
-    def _sp_settings(wildcards):
-        run = wildcards.run
+    def _sp_settings(run, sparsity):
+        """Settings of one run (method or seK) at one sparsity (file form: '0.5', '2-4')."""
         method = "sparse_expansion" if run.startswith("se") else run
-        return {"method": method, "sparsity": wildcards.sparsity.replace("-", ":"),
+        return {"method": method, "sparsity": sparsity.replace("-", ":"),
                 "num_clusters": int(run[2:]) if method == "sparse_expansion" else SP_K,
                 "pca_factor": SP["expansion"]["pca_factor"], "n_init": SP["expansion"]["n_init"], "seed": S["seed"],
                 "batch_size": SP["batch_size"]}
@@ -100,42 +100,6 @@ if SP:
         script:
             "../scripts/sparsify_calibration.py"
 
-    rule sparsify_prune:
-        """Sparsify one model's FFN linears (one method, sparsity, K) block by block; test perplexity."""
-        input:
-            checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
-            windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",
-        output:
-            summary=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.json",
-            nll=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.nll.csv",
-            **({"state": f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.pt"} if SP["save_models"] else {}),
-        wildcard_constraints:
-            run=r"dense|magnitude|wanda|sparsegpt|se\d+",
-            sparsity=r"\d+(\.\d+)?|\d+-\d+",
-        params:
-            model=model_spec,
-            settings=_sp_settings,
-            eval_split=SP_EVAL_SPLIT,
-            max_windows=SP["evaluation"].get("max_windows"),
-            evaluate=SP["evaluate"],
-            dtype=SP["dtype"],
-            dataset=S["text"].get("dataset", "generated"),
-            seed=S["seed"],
-            save_to=lambda w: f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None,
-            device="cuda" if GPU else "cpu",
-        threads: S["threads"]
-        resources:
-            gpu=GPU,
-        log:
-            log("sparsify/{model}.{run}.{sparsity}"),
-        benchmark:
-            bench("sparsify/{model}.{run}.{sparsity}")
-        conda:
-            "../envs/torch.yaml"
-        script:
-            "../scripts/sparsify_prune.py"
-
     def _table_runs(models):
         return [sp_run(m, "dense") for m in models] + [
             sp_run(m, meth, s, SP_K) for m in models for meth in SP["methods"] for s in SP_SPARSITIES]
@@ -152,6 +116,88 @@ if SP:
                   "calibration_windows": SP["calibration"]["windows"], "eval_split": SP_EVAL_SPLIT,
                   "max_windows": SP["evaluation"].get("max_windows"), "pca_factor": SP["expansion"]["pca_factor"],
                   "n_init": SP["expansion"]["n_init"], "dtype": SP["dtype"], "evaluate": SP["evaluate"]}
+
+    SP_GROUPS = {}  # (model, run) -> sparsities (file form) that some item needs
+    for _path in dict.fromkeys(SP_TABLE_RUNS + SP_FA3_RUNS + SP_V1_RUNS):
+        _model, _run, _file = _path.split("/")[-3:]
+        SP_GROUPS.setdefault((_model, _run), []).append(_file.removesuffix(".json"))
+
+    if SP["jobs"] == "per_setting":
+        rule sparsify_prune:
+            """Sparsify one model's FFN linears (one method, sparsity, K) block by block; test perplexity."""
+            input:
+                checkpoints=model_dir,
+                calibration=f"{R}/sparsify/{{model}}/calibration.npy",
+                windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",
+            output:
+                summary=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.json",
+                nll=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.nll.csv",
+                **({"state": f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.pt"} if SP["save_models"] else {}),
+            wildcard_constraints:
+                run=r"dense|magnitude|wanda|sparsegpt|se\d+",
+                sparsity=r"\d+(\.\d+)?|\d+-\d+",
+            params:
+                model=model_spec,
+                settings=lambda w: [_sp_settings(w.run, w.sparsity)],
+                eval_split=SP_EVAL_SPLIT,
+                max_windows=SP["evaluation"].get("max_windows"),
+                evaluate=SP["evaluate"],
+                dtype=SP["dtype"],
+                dataset=S["text"].get("dataset", "generated"),
+                seed=S["seed"],
+                save_to=lambda w: [f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None],
+                device="cuda" if GPU else "cpu",
+            threads: S["threads"]
+            resources:
+                gpu=GPU,
+            log:
+                log("sparsify/{model}.{run}.{sparsity}"),
+            benchmark:
+                bench("sparsify/{model}.{run}.{sparsity}")
+            conda:
+                "../envs/torch.yaml"
+            script:
+                "../scripts/sparsify_prune.py"
+
+
+    else:  # per_method: one job per (model, run) over all its sparsities; start-up is paid once
+
+        for (_model, _run), _sparsities in SP_GROUPS.items():
+            _files = lambda ext, m=_model, r=_run, sps=_sparsities: [f"{R}/sparsify/{m}/{r}/{sp}{ext}" for sp in sps]
+
+            rule:
+                name:
+                    f"sparsify_{_model}_{_run}".replace("-", "_").replace(".", "_")
+                input:
+                    checkpoints=f"{R}/models/{_model}",
+                    calibration=f"{R}/sparsify/{_model}/calibration.npy",
+                    windows=f"{R}/tokens/{_model}/{SP_EVAL_SPLIT}.npy",
+                output:
+                    summary=_files(".json"),
+                    nll=_files(".nll.csv"),
+                    **({"state": _files(".pt")} if SP["save_models"] else {}),
+                params:
+                    model=asdict(MODELS[_model]),
+                    settings=[_sp_settings(_run, sp) for sp in _sparsities],
+                    eval_split=SP_EVAL_SPLIT,
+                    max_windows=SP["evaluation"].get("max_windows"),
+                    evaluate=SP["evaluate"],
+                    dtype=SP["dtype"],
+                    dataset=S["text"].get("dataset", "generated"),
+                    seed=S["seed"],
+                    save_to=_files(".pt") if SP["save_models"] else [None] * len(_sparsities),
+                    device="cuda" if GPU else "cpu",
+                threads: S["threads"]
+                resources:
+                    gpu=GPU,
+                log:
+                    log(f"sparsify/{_model}.{_run}"),
+                benchmark:
+                    bench(f"sparsify/{_model}.{_run}")
+                conda:
+                    "../envs/torch.yaml"
+                script:
+                    "../scripts/sparsify_prune.py"
 
     rule wd_table_ppl_analysis:
         """WD-TA: test perplexity, rows = models, columns = method x sparsity (tidy CSV + rendered Markdown)."""

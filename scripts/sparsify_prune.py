@@ -1,5 +1,8 @@
 """Sparsify one model's feed-forward linears with one method and sparsity, then measure test perplexity.
 
+One job may run several settings (`sparsify.jobs: per_method` at small scales, where process start-up
+costs more than the pruning): the dense model is reloaded for each, so every run starts from it.
+
 Block by block (entangle.sparsify.sequential): calibration statistics from the dense block, prune, propagate
 the pruned block's outputs. `evaluate: model` runs the perplexity code on the sparsified model;
 `layerwise` propagates the test windows block by block as the references do (for models whose
@@ -26,14 +29,23 @@ from entangle.sparsify.sequential import (
 )
 
 
-def main(model: dict, calibration: str, windows: str, settings: dict, eval_split: str, max_windows: int | None,
-         evaluate: str, dtype: str, dataset: str, seed: int, summary: str, nll: str, save_to: str | None,
+def main(model: dict, calibration: str, windows: str, settings: list, eval_split: str, max_windows: int | None,
+         evaluate: str, dtype: str, dataset: str, seed: int, summary: list, nll: list, save_to: list,
          device: str = "cpu") -> None:
-    s = SparsifySettings(**settings)
-    torch.manual_seed(seed)
-    net, _ = load_model(model["source"], model["revision"], dtype=getattr(torch, dtype), device=device)
     calib = torch.from_numpy(np.load(calibration).astype(np.int64))
     test = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
+    summary, nll, save_to = _as_list(summary), _as_list(nll), _as_list(save_to)
+    for one, summary_path, nll_path, save_path in zip(settings, summary, nll, save_to, strict=True):
+        prune_and_evaluate(model, calib, test, SparsifySettings(**one), eval_split, evaluate, dtype, dataset, seed,
+                           summary_path, nll_path, save_path, device)
+
+
+def prune_and_evaluate(model: dict, calib: torch.Tensor, test: torch.Tensor, s: SparsifySettings, eval_split: str,
+                       evaluate: str, dtype: str, dataset: str, seed: int, summary: str, nll: str,
+                       save_to: str | None, device: str) -> None:
+    """Load the dense model, sparsify it with `s`, evaluate it, and write the summary JSON and per-window NLL."""
+    torch.manual_seed(seed)
+    net, _ = load_model(model["source"], model["revision"], dtype=getattr(torch, dtype), device=device)
     check_settings(net, s, calib.numel())  # bad N:M widths, pca_factor or K: fail before any work
     dense_ffn = sum(p.numel() for n, p in net.named_parameters() if _is_ffn(net, n))
     logging.info("%s: %s %s, %d calibration windows x %d, %d %s windows x %d, evaluate=%s", model["name"], s.method,
@@ -46,7 +58,7 @@ def main(model: dict, calibration: str, windows: str, settings: dict, eval_split
     eval_seconds = time.perf_counter() - t0
     if save_to:
         save_sparse_ffn(net, save_to, meta={"model": model["name"], "revision": model["revision"],
-                                                      "settings": result.settings})
+                                            "settings": result.settings})
     write_table(pd.DataFrame({"window": range(len(per_window)), "nll": per_window.numpy(),
                               "tokens": test.shape[1] - 1}), nll)
     k = s.num_clusters if s.method == "sparse_expansion" else None
@@ -63,6 +75,11 @@ def main(model: dict, calibration: str, windows: str, settings: dict, eval_split
         "settings": result.settings, "seconds_sparsify": result.seconds, "seconds_eval": eval_seconds,
         "linears": result.linears,
     })
+
+
+def _as_list(value) -> list:
+    """A rule's single path (or None) or list of paths, as a list."""
+    return [value] if value is None or isinstance(value, str) else list(value)
 
 
 def _is_ffn(net, name: str) -> bool:
