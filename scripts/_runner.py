@@ -18,9 +18,11 @@ from pathlib import Path
 
 # Scripts use the checkout's package (src/), installed or not, so a conda env needs only third-party
 # packages. Scripts import this module before `entangle`.
+# First on sys.path even when it is already on it further down (Snakemake's script preamble appends the
+# workflow's search paths, src/ included, after site-packages): an installed `entangle` (e.g. an
+# editable install of another checkout) must never shadow this checkout's.
 _SRC = Path(__file__).resolve().parents[1] / "src"
-if str(_SRC) not in sys.path:
-    sys.path.insert(0, str(_SRC))
+sys.path[:] = [str(_SRC)] + [p for p in sys.path if p != str(_SRC)]
 
 
 def _from_snakemake(main, sm) -> dict:
