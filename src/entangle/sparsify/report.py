@@ -31,8 +31,8 @@ METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "
                  "sparse_expansion": "SE"}
 COLUMNS = ["model", "model_id", "revision", "family", "method", "k", "sparsity", "sparsity_ratio", "structured",
            "perplexity", "mean_nll", "ffn_sparsity", "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
-           "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed",
-           "seconds_sparsify"]
+           "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed"]
+# Run times stay in the run summaries and benchmark files: tables are byte-identical across reruns.
 
 
 def load_runs(paths: list[str]) -> pd.DataFrame:
