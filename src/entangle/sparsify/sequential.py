@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -43,15 +42,17 @@ from tqdm.auto import tqdm
 from entangle.models.arch import arch_of, blocks
 
 from .expansion import ExpandedLinear
+from .ffn import (ffn_groups, get_weight, load_sparse_ffn, module_path, replace_module, save_sparse_ffn,
+                  set_weight, sparse_ffn_state)
 from .magnitude import magnitude_prune
-from .masks import Sparsity
 from .router import Router
+from .settings import (METHODS, SparsifyError, SparsifyResult, SparsifySettings, check_settings,
+                       ffn_macs_per_token)
 from .sparsegpt import SparseGPT
 from .wanda import WandaStats, wanda_prune
 
 log = logging.getLogger(__name__)
 
-METHODS = ("dense", "magnitude", "wanda", "sparsegpt", "sparse_expansion")
 _CALIBRATED = ("wanda", "sparsegpt", "sparse_expansion")
 
 # Final normalisation (and OPT's optional projection) per family, for layer-wise evaluation.
@@ -62,115 +63,6 @@ _FINAL = {
     "llama": ("model.norm",),
     "gpt2": ("transformer.ln_f",),
 }
-
-
-class SparsifyError(ValueError):
-    """Bad settings for a sparsification run; raised before any work starts."""
-
-
-@dataclass
-class SparsifySettings:
-    """What to do. `num_clusters`, `pca_factor`, `n_init` concern Sparse Expansion only."""
-
-    method: str
-    sparsity: Sparsity | float | str = 0.0
-    num_clusters: int = 16
-    pca_factor: int | None = 32
-    n_init: int = 100
-    seed: int = 0
-    blocksize: int = 128
-    percdamp: float = 0.01
-    batch_size: int = 8
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise SparsifyError(f"unknown sparsification method {self.method!r}; choose one of: {', '.join(METHODS)}")
-        try:
-            self.sparsity = Sparsity.parse(self.sparsity)
-        except ValueError as exc:
-            raise SparsifyError(str(exc)) from None
-        if self.method == "dense" and (self.sparsity.ratio != 0 or self.sparsity.is_nm):
-            raise SparsifyError(f"method 'dense' takes no sparsity, got {self.sparsity}")
-        if self.num_clusters < 1:
-            raise SparsifyError(f"num_clusters must be >= 1, got {self.num_clusters}")
-        if self.batch_size < 1:
-            raise SparsifyError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.sparsity.is_nm and self.blocksize % self.sparsity.m:
-            raise SparsifyError(f"N:M sparsity {self.sparsity} needs blocksize ({self.blocksize}) divisible by M")
-
-
-@dataclass
-class SparsifyResult:
-    """Per-linear report rows, calibration size and, with `eval_windows`, the per-window test NLL."""
-
-    settings: dict
-    linears: list[dict] = field(default_factory=list)
-    calibration_windows: int = 0
-    calibration_tokens: int = 0
-    seconds: float = 0.0
-    eval_nll: Tensor | None = None
-    router_macs: int = 0  # per token, all Sparse Expansion routers (PCA projection + centroid distances)
-
-    @property
-    def ffn_sparsity(self) -> float:
-        """Fraction of zero weights over all FFN matrices (all experts for Sparse Expansion)."""
-        zeros = sum(r["zeros"] for r in self.linears)
-        total = sum(r["numel"] for r in self.linears)
-        return zeros / total if total else 0.0
-
-
-# --------------------------------------------------------------------------------------------------
-# Architecture helpers
-
-
-def ffn_groups(model: nn.Module) -> list[tuple[str, list[str]]]:
-    """FFN linears grouped by shared input: [(input name, [canonical matrices])], in forward order.
-
-    Llama: gate and up read the same input, so they share statistics and one router ("up" group).
-    """
-    matrices = arch_of(model).matrices
-    first = [m for m in ("gate", "up") if m in matrices]
-    return [("up", first), ("down", ["down"])]
-
-
-def _module_path(model: nn.Module, layer: int, matrix: str) -> str:
-    arch = arch_of(model)
-    return f"{arch.blocks}.{layer}.{arch.matrices[matrix]}"
-
-
-def _get_weight(model: nn.Module, module: nn.Module) -> Tensor:
-    """[d_out, d_in] view of a linear's weight (GPT-2 Conv1D stores [d_in, d_out])."""
-    return module.weight.T if arch_of(model).conv1d else module.weight
-
-
-def _set_weight(model: nn.Module, module: nn.Module, w: Tensor) -> None:
-    with torch.no_grad():
-        module.weight.copy_(w.T if arch_of(model).conv1d else w)
-
-
-def _replace(model: nn.Module, path: str, new: nn.Module) -> None:
-    parent, _, name = path.rpartition(".")
-    setattr(model.get_submodule(parent), name, new)
-
-
-def check_settings(model: nn.Module, settings: SparsifySettings, n_tokens: int | None = None) -> None:
-    """Raise SparsifyError if the settings cannot run on this model (before any work starts)."""
-    sp = settings.sparsity
-    layer0 = blocks(model)[0]
-    arch = arch_of(model)
-    for group, members in ffn_groups(model):
-        for m in members:
-            d_out, d_in = _get_weight(model, layer0.get_submodule(arch.matrices[m])).shape
-            if sp.is_nm and d_in % sp.m:
-                raise SparsifyError(f"N:M sparsity {sp} needs every FFN input width divisible by M={sp.m}; "
-                                    f"blocks.*.mlp.{m} has {d_in} inputs")
-        if settings.method == "sparse_expansion" and settings.pca_factor is not None:
-            if not 1 <= settings.pca_factor <= d_in:
-                raise SparsifyError(f"pca_factor must be in [1, {d_in}] for the {group} router "
-                                    f"(d // pca_factor >= 1), got {settings.pca_factor}")
-    if settings.method == "sparse_expansion" and n_tokens is not None and settings.num_clusters > n_tokens:
-        raise SparsifyError(f"num_clusters K={settings.num_clusters} is larger than the number of calibration "
-                            f"tokens ({n_tokens}); use more calibration windows or fewer experts")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -294,11 +186,11 @@ def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: 
     handles = []
     for group, members in ffn_groups(model):
         leader = block.get_submodule(arch.matrices[members[0]])
-        d_in = _get_weight(model, leader).shape[1]
+        d_in = get_weight(model, leader).shape[1]
         if s.method == "wanda":
             stats[group] = WandaStats(d_in, device=leader.weight.device)
         elif s.method == "sparsegpt":
-            stats[group] = SparseGPT(_get_weight(model, leader))
+            stats[group] = SparseGPT(get_weight(model, leader))
         else:
             stats[group] = []  # stored inputs, one [B, L, d_in] tensor per batch
 
@@ -336,15 +228,15 @@ def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict 
             n_comp, d_in = expanded[0].router.components.shape
             result.router_macs += n_comp * d_in + s.num_clusters * n_comp
             for m, module in zip(members, expanded):
-                path = _module_path(model, layer, m)
-                _replace(model, path, module)
+                path = module_path(model, layer, m)
+                replace_module(model, path, module)
                 labels[path] = fitted
                 _record(result, layer, m, module.weight, time.perf_counter() - t0, experts=s.num_clusters,
                         empty_clusters=empty)
             continue
         for m in members:
             module = block.get_submodule(arch.matrices[m])
-            w = _get_weight(model, module)
+            w = get_weight(model, module)
             if s.method == "magnitude":
                 new = magnitude_prune(w, s.sparsity)
             elif s.method == "wanda":
@@ -352,7 +244,7 @@ def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict 
             else:
                 gpt = _shared_sparsegpt(w, stats[group])
                 new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
-            _set_weight(model, module, new)
+            set_weight(model, module, new)
             _record(result, layer, m, new, time.perf_counter() - t0)
     return labels
 
@@ -381,7 +273,7 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
     del tokens
     fitted = [router.predict(x) for x in inputs]  # [B, L] per batch
     counts = torch.bincount(torch.cat([f.reshape(-1) for f in fitted]), minlength=s.num_clusters)
-    leader = _get_weight(model, block.get_submodule(arch.matrices[members[0]]))
+    leader = get_weight(model, block.get_submodule(arch.matrices[members[0]]))
     gpts = [SparseGPT(leader) for _ in range(s.num_clusters)]
     for x, lab in zip(inputs, fitted):
         flat, lab = x.reshape(-1, d_in), lab.reshape(-1)
@@ -400,7 +292,7 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
     modules = []
     for m in members:
         lin = block.get_submodule(arch.matrices[m])
-        w = _get_weight(model, lin)
+        w = get_weight(model, lin)
         experts = [_shared_sparsegpt(w, g).prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
                    for g in gpts]
         d_out = w.shape[0]
@@ -457,63 +349,6 @@ def _head_nll(model: nn.Module, stream: _Stream, windows: Tensor) -> Tensor:
         nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
         out.append(nll.mean(dim=1).double().cpu())
     return torch.cat(out)
-
-
-# --------------------------------------------------------------------------------------------------
-# Saving and loading the sparse FFN
-
-
-def sparse_ffn_state(model: nn.Module) -> dict[str, Tensor]:
-    """State of every FFN linear (pruned weights, or experts + router), keyed by full module path."""
-    arch = arch_of(model)
-    state = {}
-    for i in range(len(blocks(model))):
-        for m in arch.matrices:
-            path = _module_path(model, i, m)
-            for k, v in model.get_submodule(path).state_dict().items():
-                state[f"{path}.{k}"] = v.detach().cpu()
-    return state
-
-
-def save_sparse_ffn(model: nn.Module, path: str | Path, meta: dict | None = None) -> None:
-    """torch.save {"meta", "state"} of the FFN linears; the rest of the model is the unchanged base model."""
-    from entangle.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save({"meta": meta or {}, "state": sparse_ffn_state(model)}, tmp)
-
-
-def load_sparse_ffn(model: nn.Module, path: str | Path) -> dict:
-    """Load a `save_sparse_ffn` file into the base `model` (in place): Sparse Expansion modules are rebuilt.
-
-    Returns the saved meta.
-    """
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    state = saved["state"]
-    arch = arch_of(model)
-    device = next(model.parameters()).device
-    for i in range(len(blocks(model))):
-        for m in arch.matrices:
-            mpath = _module_path(model, i, m)
-            sub = {k[len(mpath) + 1 :]: v for k, v in state.items() if k.startswith(mpath + ".")}
-            if not sub:
-                raise KeyError(f"{path}: no saved state for {mpath}")
-            if "router.components" in sub:
-                dtype = model.get_submodule(mpath).weight.dtype
-                sub = {k: (v.to(dtype) if not k.startswith("router.") else v) for k, v in sub.items()}
-                _replace(model, mpath, ExpandedLinear.from_state_dict(sub).to(device))
-            else:
-                model.get_submodule(mpath).load_state_dict(sub)
-    return saved.get("meta", {})
-
-
-def ffn_macs_per_token(result: SparsifyResult) -> float:
-    """Non-zero FFN weights one token uses (= multiply-accumulates): per expert for Sparse Expansion."""
-    total = 0.0
-    for r in result.linears:
-        experts = r.get("experts", 1)
-        total += (r["numel"] - r["zeros"]) / experts
-    return total
 
 
 __all__ = [
