@@ -8,7 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from entangle.data.corpus import FUNCTION_WORDS, corpus_checksum, generate_corpus
+from entangle.data.corpus import corpus_checksum, generate_corpus
+from entangle.data.vocabulary import FUNCTION_WORDS
 
 SIZES = {"train": 60_000, "validation": 8_000, "test": 8_000}
 # corpus_checksum(generate_corpus(7, {"train": 2_000, "validation": 500, "test": 500})).

@@ -30,173 +30,17 @@ as in WikiText's published token counts. Only the standard library is used.
 from __future__ import annotations
 
 import hashlib
-import random
-from bisect import bisect
-from itertools import accumulate
+
+from entangle.data.vocabulary import (DET_PL, DET_SG, HYPHEN_PREFIXES, MONTHS, PREPS, SECTIONS, STOPS, UNITS, Rng,
+                                      build_vocabulary, rng_for)
 
 __all__ = ["generate_corpus", "corpus_checksum", "SPLIT_ORDER"]
 
 SPLIT_ORDER = ("train", "validation", "test")
-N_NOUNS, N_VERBS, N_ADJS, N_ADVS = 3000, 1200, 1000, 300
-N_FIRST, N_SURNAMES, N_PLACES = 200, 600, 400
-N_TOPICS, TOPIC_SIZE, TOPIC_BOOST, TOPIC_CAP = 60, 0.04, 40.0, 1.0
-
-ONSETS = ("", "", "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w",
-          "b", "d", "l", "m", "n", "r", "s", "t", "br", "cr", "dr", "gr", "st", "tr", "sh", "ch",
-          "th", "pl", "fl")
-NUCLEI = ("a", "e", "i", "o", "u") * 3 + ("ai", "ea", "ou", "ee")
-CODAS = ("",) * 8 + ("n", "r", "l", "s", "t", "m", "n", "r", "nd", "rt", "st", "ck", "ng")
-SUFFIXES = {"noun": ("", "", "", "tion", "ment", "er", "ity", "ness", "ship"),
-            "verb": ("", "", "", "ate", "ize", "en"),
-            "adj": ("", "", "al", "ous", "ic", "ive", "ful", "ish", "y"),
-            "place": ("", "ton", "ford", "burg", "ville", "ia", "port", "field", "stad", "mouth"),
-            "name": ("", "", "a", "o", "son", "er", "in")}
-FUNCTION_WORDS = frozenset(
-    "the of and to a an in is was for that with as by on from at it its his her their which who "
-    "be are were has have had been this these those many some several each also not or but "
-    "he she they him them after during before under between through against near over within "
-    "into about when while where there one two three first later most more than such other "
-    "would could may only both".split())
-DET_SG = ("the",) * 12 + ("a",) * 5 + ("its", "his", "her", "their", "this", "that", "each")
-DET_PL = ("the",) * 10 + ("their", "these", "those", "many", "some", "several", "both", "other")
-PREPS = ("of",) * 3 + ("in",) * 8 + ("to",) * 3 + ("for", "with", "on") * 2 + (
-    "at", "from", "by", "as", "about", "into", "after", "during", "before", "under", "between",
-    "through", "against", "near", "over", "within")
-SECTIONS = ("History", "Background", "Early life", "Career", "Reception", "Description",
-            "Geography", "Legacy", "Release", "Design", "Production", "Personal life",
-            "Aftermath", "Route description", "Critical reception", "Later years")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-UNITS = ("km", "m", "%", "kg", "mi", "ft", "km2")
-_STOPS = frozenset((",", ".", ";", ":", "\"", ")"))
-HYPHEN_PREFIXES = ("well", "long", "high", "short", "full", "late", "early", "non", "self")
-
-
-class _Rng(random.Random):
-    """Mersenne Twister whose helpers use only ``random()``.
-
-    Python guarantees ``seed(int)`` and ``random()`` across versions but not ``choice``,
-    ``randint``, ``sample`` or the distributions, so those are re-implemented here with plain
-    arithmetic (no libm calls), which keeps the corpus identical across versions and platforms.
-    """
-
-    def randint(self, a: int, b: int) -> int:
-        return a + int(self.random() * (b - a + 1))
-
-    def choice(self, seq):
-        return seq[int(self.random() * len(seq))]
-
-    def uniform(self, a: float, b: float) -> float:
-        return a + (b - a) * self.random()
-
-    def sample(self, population, k: int) -> list:
-        pool = list(population)
-        for i in range(k):  # partial Fisher-Yates
-            j = i + int(self.random() * (len(pool) - i))
-            pool[i], pool[j] = pool[j], pool[i]
-        return pool[:k]
-
-    def geometric_index(self, p_next: float, n: int) -> int:
-        """0 with probability 1 - p_next, 1 with (1 - p_next) p_next, ...; capped at n - 1."""
-        i = 0
-        while i < n - 1 and self.random() < p_next:
-            i += 1
-        return i
-
-
-def _rng(seed: int, name: str) -> _Rng:
-    """A generator seeded from SHA-256 of (seed, name): stable across runs and platforms."""
-    digest = hashlib.sha256(f"entangle-corpus:{seed}:{name}".encode()).digest()
-    return _Rng(int.from_bytes(digest[:16], "big"))
-
-
-def _add_s(w: str) -> str:
-    if w.endswith(("s", "x", "z", "ch", "sh")):
-        return w + "es"
-    if w.endswith("y") and w[-2:-1] not in "aeiou":
-        return w[:-1] + "ies"
-    return w + "s"
-
-
-def _add_ed(w: str) -> str:
-    if w.endswith("e"):
-        return w + "d"
-    if w.endswith("y") and w[-2:-1] not in "aeiou":
-        return w[:-1] + "ied"
-    return w + "ed"
-
-
-def _add_ly(w: str) -> str:
-    return w[:-1] + "ily" if w.endswith("y") else w + "ly"
-
-
-def _pseudo_words(r: _Rng, n: int, kind: str, taken: set[str]) -> list[str]:
-    """n distinct pronounceable pseudo-words (1-3 syllables plus a class suffix).
-
-    Returned roughly shortest first, so that the frequent (low-rank) words are short, as in
-    real languages.
-    """
-    out: list[str] = []
-    while len(out) < n:
-        x = r.random()
-        k = 1 + (x > 0.4) + (x > 0.9)
-        w = "".join(r.choice(ONSETS) + r.choice(NUCLEI) + r.choice(CODAS) for _ in range(k))
-        w += r.choice(SUFFIXES[kind])
-        if 3 <= len(w) <= 12 and w not in taken:
-            taken.add(w)
-            out.append(w)
-    return sorted(out, key=lambda w: len(w) + r.uniform(-2.5, 2.5))
-
-
-class _Table:
-    """Weighted sampler over a list of items (bisect on cumulative weights)."""
-
-    def __init__(self, items: list, weights: list[float]):
-        self.items, self.cum = items, list(accumulate(weights))
-        self.total = self.cum[-1]
-
-    def draw(self, r: _Rng):
-        return self.items[bisect(self.cum, r.random() * self.total)]
-
-
-def _zipf(n: int) -> list[float]:
-    return [1.0 / (i + 2.7) for i in range(n)]
-
-
-def _vocabulary(seed: int) -> dict:
-    """Content classes, names and topic samplers: one language shared by all splits."""
-    r = _rng(seed, "vocab")
-    taken = set(FUNCTION_WORDS)
-    nouns = _pseudo_words(r, N_NOUNS, "noun", taken)
-    verbs = _pseudo_words(r, N_VERBS, "verb", taken)
-    adjs = _pseudo_words(r, N_ADJS, "adj", taken)
-    advs = [_add_ly(a) for a in r.sample(adjs, N_ADVS)]
-    lexicon = {"noun": [(w, _add_s(w)) for w in nouns],
-               "verb": [(w, _add_s(w), _add_ed(w)) for w in verbs],
-               "adj": adjs, "adv": advs}
-    names = {k: [w.capitalize() for w in _pseudo_words(r, n, kind, taken)]
-             for k, n, kind in (("first", N_FIRST, "name"), ("surname", N_SURNAMES, "name"),
-                                ("place", N_PLACES, "place"))}
-    base = {cls: _zipf(len(items)) for cls, items in lexicon.items()}
-    topics = []
-    for _ in range(N_TOPICS):
-        tables = {}
-        for cls, items in lexicon.items():
-            n = len(items)
-            w = list(base[cls])
-            for i in r.sample(range(n), max(5, int(TOPIC_SIZE * n))):
-                # a random subset is boosted (Zipf survives on average), capped so that no
-                # single word swamps a document (rank 0 has weight 0.37, a class ~7 in total)
-                w[i] = max(w[i], min(w[i] * TOPIC_BOOST, TOPIC_CAP))
-            tables[cls] = _Table(items, w)
-        topics.append(tables)
-    return {"topics": topics, "names": {k: _Table(v, _zipf(len(v))) for k, v in names.items()}}
-
-
 class _Writer:
     """Writes one document: a topic, a cast of recurring names, a tense, then the grammar."""
 
-    def __init__(self, r: _Rng, vocab: dict):
+    def __init__(self, r: Rng, vocab: dict):
         self.r, names = r, vocab["names"]
         self.t = r.choice(vocab["topics"])
         self.past = r.random() < 0.75
@@ -365,7 +209,7 @@ class _Writer:
         toks[0] = toks[0][0].upper() + toks[0][1:]
         toks.append(".")
         # drop a comma that closes a relative clause right before other punctuation
-        return [t for t, nxt in zip(toks, toks[1:] + [""]) if t != "," or nxt not in _STOPS]
+        return [t for t, nxt in zip(toks, toks[1:] + [""]) if t != "," or nxt not in STOPS]
 
     def paragraph(self) -> list[str]:
         out: list[str] = []
@@ -384,7 +228,7 @@ class _Writer:
         return f"{self.noun(False).capitalize()} of {self.places[0]}"
 
 
-def _document(r: _Rng, vocab: dict, budget: int) -> tuple[str, int]:
+def _document(r: Rng, vocab: dict, budget: int) -> tuple[str, int]:
     """One WikiText-style document of at most about ``budget`` tokens (at least one paragraph)."""
     w = _Writer(r, vocab)
     lines = [f" = {w.title()} = ", " "]
@@ -403,7 +247,7 @@ def _document(r: _Rng, vocab: dict, budget: int) -> tuple[str, int]:
 
 
 def _split(seed: int, name: str, n_words: int, vocab: dict) -> list[str]:
-    r, docs, n = _rng(seed, f"split:{name}"), [], 0
+    r, docs, n = rng_for(seed, f"split:{name}"), [], 0
     while n < n_words:
         doc, k = _document(r, vocab, n_words - n)
         docs.append(doc)
@@ -417,7 +261,7 @@ def generate_corpus(seed: int, words: dict[str, int]) -> dict[str, list[str]]:
     Deterministic from ``seed``; each split is an independent stream seeded by (seed, split).
     Joining a split's documents with ``""`` gives WikiText-2-raw-like text.
     """
-    vocab = _vocabulary(seed)
+    vocab = build_vocabulary(seed)
     return {name: _split(seed, name, int(n), vocab) for name, n in words.items()}
 
 
