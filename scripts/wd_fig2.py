@@ -42,7 +42,7 @@ def main(stats: str, mapping: str, pairs: str, inputs: str, outputs: str, record
     ax.scatter(table["md"], table["wd"], s=5, alpha=0.5, color=PALETTE["other"], lw=0)
     ax.scatter(table.loc[top, "md"], table.loc[top, "wd"], s=14, color=PALETTE["wasserstein"], label="top-10 WD")
     ax.set(xlabel="mapping difficulty MD", ylabel="WD to N(0,1)", title=f"(e) WD vs MD, Spearman ρ = {rho:.2f}")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best", framealpha=0.9)
     axes[1, 2].set_axis_off()
     axes[1, 2].text(0, 0.5, f"model {record['name']} @ {record['revision']}\nlayer {layer}, up-projection\n"
                     f"{y.shape[0]:,} {record['split']} tokens, {len(i):,} pairs\n"
