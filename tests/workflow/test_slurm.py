@@ -108,10 +108,17 @@ def ctld_allocations(cluster: dict) -> set[str]:
 
 
 def shift_in(reference: Path, results: Path) -> None:
-    """Copy every reference output missing from `results`, all newer than what is there, in their order."""
+    """Copy every reference output missing from `results`, newer than what is there, in their order.
+
+    Their modification times keep the reference's order but are packed into the second before now: a
+    constant shift would put the last outputs of a long reference run in the future (clock skew).
+    """
     ref_files = [p for p in sorted(reference.rglob("*")) if p.is_file() and p.relative_to(reference).parts[0]
                  not in ("logs", "benchmarks") and p.name != "manifest.tsv"]
-    offset = time.time() + 5 - min(p.stat().st_mtime for p in ref_files)
+    time.sleep(2)  # everything run 1 wrote is now more than a second old
+    base = time.time() - 1.0
+    order = sorted(ref_files, key=lambda p: p.stat().st_mtime)
+    stamp = {src: base + rank * (0.9 / len(order)) for rank, src in enumerate(order)}
     new_dirs = set()
     for src in ref_files:
         dst = results / src.relative_to(reference)
@@ -123,10 +130,10 @@ def shift_in(reference: Path, results: Path) -> None:
             parent = parent.parent
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
-        os.utime(dst, (src.stat().st_atime + offset, src.stat().st_mtime + offset))
-    for d in sorted(new_dirs, key=lambda p: len(p.parts), reverse=True):  # directory outputs, deepest first
-        src = reference / d.relative_to(results)
-        os.utime(d, (src.stat().st_atime + offset, src.stat().st_mtime + offset))
+        os.utime(dst, (stamp[src], stamp[src]))
+    for d in sorted(new_dirs, key=lambda p: len(p.parts), reverse=True):  # directory outputs: after their files
+        newest = max((stamp[f] for f in stamp if (results / f.relative_to(reference)).is_relative_to(d)), default=base)
+        os.utime(d, (newest, newest))
 
 
 def test_smoke_chain_runs_as_slurm_jobs_and_matches_the_local_run(cluster, reference, tmp_path):
