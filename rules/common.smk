@@ -69,6 +69,24 @@ def item_files(item_id):
     return [f"{R}/{f}" for f in files]
 
 
+def item_reason(item_id):
+    """Why an item is not built at this scale ("" once it is)."""
+    item, status = ITEMS[item_id], item_status(item_id)
+    if status == "not evaluable":
+        return item["not_evaluable"][SCALE.name]
+    if status == "not yet built":
+        return item.get("partial", {}).get("note", f"its analysis belongs to issue #{item['issue']}")
+    return ""
+
+
+def item_entry(item_id):
+    """An item's manifest entry at this scale: status, reason, files and the rule that writes them."""
+    item = ITEMS[item_id]
+    source = item if item_status(item_id) == "built" else item.get("partial", {})
+    return {"status": item_status(item_id), "reason": item_reason(item_id), "files": item_files(item_id),
+            "rule": source.get("rule", "")}
+
+
 def built_item_files(kind=None):
     """Files of every item built (or partly built) at this scale, optionally only figures or tables."""
     return [f for i, item in ITEMS.items() if kind is None or item["kind"] == kind for f in item_files(i)]

@@ -12,8 +12,6 @@ for _id, _item in ITEMS.items():
             localrule: True
 
     else:
-        _reason = (_item["not_evaluable"][SCALE.name] if _status == "not evaluable"
-                   else _item.get("partial", {}).get("note", f"its analysis belongs to issue #{_item['issue']}"))
 
         rule:
             name:
@@ -21,7 +19,7 @@ for _id, _item in ITEMS.items():
             input:
                 item_files(_id),
             params:
-                message=f"{_id} is {_status} at scale {SCALE.name}: {_reason}",
+                message=f"{_id} is {_status} at scale {SCALE.name}: {item_reason(_id)}",
             localrule: True
             run:
                 raise WorkflowError(params.message)
@@ -35,9 +33,7 @@ rule manifest:
     output:
         manifest=f"{R}/manifest.tsv",
     params:
-        scale=SCALE.name,
-        results=R,
-        statuses={i: item_status(i) for i in ITEMS},
+        entries={i: item_entry(i) for i in ITEMS},
     log:
         log("manifest"),
     localrule: True

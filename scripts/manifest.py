@@ -7,21 +7,12 @@ from _runner import run
 from entangle.io import atomic_path
 
 
-def main(registry: str, scale: str, results: str, statuses: dict, manifest: str) -> None:
-    rows = []
-    for item_id, item in yaml.safe_load(open(registry))["items"].items():
-        status = statuses[item_id]
-        if status == "not evaluable":
-            reason = item["not_evaluable"][scale]
-        elif status == "not yet built":
-            reason = item.get("partial", {}).get("note", f"analysis belongs to issue #{item['issue']}")
-        else:
-            reason = ""
-        source = item if status == "built" else item.get("partial", {})
-        rows.append({"item": item_id, "paper": item["paper"], "kind": item["kind"], "status": status,
-                     "reason": reason, "target": item["target"],
-                     "files": ",".join(f"{results}/{f}" for f in source.get("outputs", [])),
-                     "rule": source.get("rule", ""), "what": item["what"]})
+def main(registry: str, entries: dict, manifest: str) -> None:
+    """`entries`: per item, its status, reason, files and rule at this scale (rules/common.smk `item_entry`)."""
+    rows = [{"item": item_id, "paper": item["paper"], "kind": item["kind"], "status": entries[item_id]["status"],
+             "reason": entries[item_id]["reason"], "target": item["target"], "files": ",".join(entries[item_id]["files"]),
+             "rule": entries[item_id]["rule"], "what": item["what"]}
+            for item_id, item in yaml.safe_load(open(registry))["items"].items()]
     with atomic_path(manifest) as tmp:
         pd.DataFrame(rows).to_csv(tmp, sep="\t", index=False)
 
