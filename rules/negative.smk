@@ -24,7 +24,7 @@ if NEG:
             checkpoints=model_dir,
             windows=f"{R}/tokens/{{model}}/{{split}}.npy",
             baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
-            stats=lambda wc: [stats_file(wc.model, wc.revision, l) for l in range(n_layers_of(wc.model))],
+            stats=lambda wc: [stats_file(wc.model, wc.revision, l) for l in range(MODELS[wc.model].n_layers)],
         output:
             nll=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.csv",
             summary=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.json",

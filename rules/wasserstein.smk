@@ -13,10 +13,6 @@ def capture_file(model, revision, layer, matrix="up", end="out"):
     return f"{R}/activations/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.{end}.npy"
 
 
-def n_layers_of(model):
-    return MODELS[model].n_layers
-
-
 rule neuron_stats:
     """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w|; and the weights."""
     input:
@@ -111,12 +107,12 @@ if W:
     rule wd_fig_a1_analysis:
         """WD-FA1: WD distribution of every FFN up-projection, with each layer's top-WD vs median neuron."""
         input:
-            stats=[stats_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(n_layers_of(m))],
-            outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(n_layers_of(m))],
+            stats=[stats_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
+            outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
         output:
             **item_outputs("WD-FA1"),
         params:
-            models=[{"name": m, "layers": n_layers_of(m), "family": MODELS[m].family} for m in LAYER_MODELS],
+            models=[{"name": m, "layers": MODELS[m].n_layers, "family": MODELS[m].family} for m in LAYER_MODELS],
             scale=SCALE.name,
         log:
             log("items/WD-FA1"),
@@ -152,7 +148,7 @@ if W:
     rule wd_fig_a4a_analysis:
         """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
         input:
-            stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(n_layers_of(GELU))],
+            stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(MODELS[GELU].n_layers)],
         output:
             **item_outputs("WD-FA4a", registered_as="WD-FA4"),
         params:

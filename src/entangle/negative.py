@@ -56,7 +56,7 @@ def clamp_negative(model, neurons: Mapping[int, np.ndarray], matrix: str = "up")
     """
     import torch
 
-    from entangle.models.arch import arch_of, mlp_matrix
+    from entangle.models.arch import arch_of, mlp_matrix, module_weight
 
     if matrix != "gate" and "gate" in arch_of(model).matrices:
         raise ValueError(f"{arch_of(model).family}: the activation acts on the gate, not on {matrix!r}; "
@@ -68,7 +68,7 @@ def clamp_negative(model, neurons: Mapping[int, np.ndarray], matrix: str = "up")
             if idx.size == 0:
                 continue
             module = mlp_matrix(model, int(layer), matrix)
-            d_out = module.weight.shape[1] if arch_of(model).conv1d else module.weight.shape[0]
+            d_out = module_weight(model, module).shape[0]
             if idx.min() < 0 or idx.max() >= d_out:
                 raise IndexError(f"layer {layer}: neuron index out of range 0..{d_out - 1}")
             mask = torch.zeros(d_out, dtype=torch.bool)

@@ -69,10 +69,17 @@ def mlp_matrix(model: nn.Module, layer: int, matrix: str) -> nn.Module:
     return layers[layer].get_submodule(arch.matrices[matrix])
 
 
+def module_weight(model: nn.Module, module: nn.Module) -> torch.Tensor:
+    """A matrix module's weight as a [d_out, d_in] view (one row per neuron), whatever the storage layout.
+
+    Writing into the view (`.copy_`) writes the module's weight.
+    """
+    return module.weight.T if arch_of(model).conv1d else module.weight
+
+
 def weight(model: nn.Module, layer: int, matrix: str) -> torch.Tensor:
     """The matrix's weight as [d_out, d_in] (one row per neuron), whatever the storage layout."""
-    w = mlp_matrix(model, layer, matrix).weight
-    return w.T if arch_of(model).conv1d else w
+    return module_weight(model, mlp_matrix(model, layer, matrix))
 
 
 def activation_fn(model: nn.Module):

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from entangle.models.arch import arch_of, blocks
+from entangle.models.arch import arch_of, blocks, module_weight
 
 from .expansion import ExpandedLinear
 
@@ -28,14 +28,13 @@ def module_path(model: nn.Module, layer: int, matrix: str) -> str:
     return f"{arch.blocks}.{layer}.{arch.matrices[matrix]}"
 
 
-def get_weight(model: nn.Module, module: nn.Module) -> Tensor:
-    """[d_out, d_in] view of a linear's weight (GPT-2 Conv1D stores [d_in, d_out])."""
-    return module.weight.T if arch_of(model).conv1d else module.weight
+get_weight = module_weight  # [d_out, d_in] view of a linear's weight (GPT-2 Conv1D stores [d_in, d_out])
 
 
 def set_weight(model: nn.Module, module: nn.Module, w: Tensor) -> None:
+    """Write a [d_out, d_in] weight into the module, whatever its storage layout."""
     with torch.no_grad():
-        module.weight.copy_(w.T if arch_of(model).conv1d else w)
+        module_weight(model, module).copy_(w)
 
 
 def replace_module(model: nn.Module, path: str, new: nn.Module) -> None:
