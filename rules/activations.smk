@@ -20,13 +20,14 @@ rule token_windows:
 
 
 rule capture:
-    """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}."""
+    """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}, and its weight [d_out, d_in]."""
     input:
         checkpoints=model_dir,
         windows=f"{R}/tokens/{{model}}/{{split}}.npy",
     output:
         inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
         outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+        weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
     params:
         model=model_spec,
         max_windows=S["capture"].get("max_windows"),

@@ -5,8 +5,8 @@ W = S.get("wasserstein", {})
 CAPTURE_SPLIT = S["capture"]["split"]
 
 
-def stats_file(model, revision, layer, matrix="up", kind="csv"):
-    return f"{R}/stats/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.{kind}"
+def stats_file(model, revision, layer, matrix="up"):
+    return f"{R}/stats/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.csv"
 
 
 def capture_file(model, revision, layer, matrix="up", end="out"):
@@ -14,15 +14,13 @@ def capture_file(model, revision, layer, matrix="up", end="out"):
 
 
 rule neuron_stats:
-    """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w|; and the weights."""
+    """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w| and row norm."""
     input:
-        checkpoints=model_dir,
         outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+        weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
     output:
         stats=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.csv",
-        weight_path=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
     params:
-        model=model_spec,
         method=W.get("method"),
         seed=S["seed"],
     threads: S["threads"]
@@ -167,7 +165,7 @@ if W:
         """WD-FA2: row-update norms and WD of the final top-WD neurons across training checkpoints."""
         input:
             stats=[stats_file(GELU, r, LAYER) for r in SCALE.dynamics_revisions()],
-            weights=[stats_file(GELU, r, LAYER, kind="weight.npy") for r in SCALE.dynamics_revisions()],
+            weights=[capture_file(GELU, r, LAYER, end="weight") for r in SCALE.dynamics_revisions()],
         output:
             **item_outputs("WD-FA2"),
         params:
@@ -190,7 +188,7 @@ if W:
         """NC-F1: WD distributions across model sizes (and checkpoints); top-10 WN weight changes per interval."""
         input:
             stats=[stats_file(m, r, LAYER) for m in SIZES for r in SCALE.interval_revisions(m)],
-            weights=[stats_file(m, r, LAYER, kind="weight.npy") for m in SIZES for r in SCALE.interval_revisions(m)],
+            weights=[capture_file(m, r, LAYER, end="weight") for m in SIZES for r in SCALE.interval_revisions(m)],
         output:
             **item_outputs("NC-F1"),
         params:

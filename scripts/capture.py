@@ -7,14 +7,18 @@ import torch
 from _runner import run
 
 from entangle.capture import capture_matrix
+from entangle.io import atomic_path
+from entangle.models.arch import weight as matrix_weight
 from entangle.models.load import load_model
 
 
 def main(model: dict, windows: str, revision: str, layer: str, matrix: str, max_windows: int | None,
-         inputs: str, outputs: str, device: str = "cpu") -> None:
+         inputs: str, outputs: str, weight: str, device: str = "cpu") -> None:
     net, _ = load_model(model["source"], revision, device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
     d_in, d_out = capture_matrix(net, w, int(layer), matrix, inputs, outputs)
+    with atomic_path(weight) as tmp, open(tmp, "wb") as f:  # the rows the statistics describe, one per neuron
+        np.save(f, matrix_weight(net, int(layer), matrix).detach().float().cpu().numpy())
     logging.info("%s@%s L%s.%s: %d tokens, d_in=%d, d_out=%d", model["name"], revision, layer, matrix,
                  w.numel(), d_in, d_out)
 

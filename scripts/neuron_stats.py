@@ -1,4 +1,4 @@
-"""Per-neuron statistics of one captured matrix: WD to N(0,1), output moments, share negative, weights."""
+"""Per-neuron statistics of one captured matrix: WD to N(0,1), output moments, share negative, mean |w|."""
 
 import logging
 
@@ -7,36 +7,31 @@ import pandas as pd
 from _runner import run
 
 from entangle.capture import load_matrix
-from entangle.io import atomic_path, write_table
+from entangle.io import write_table
 from entangle.metrics.wasserstein import wasserstein_to_gaussian
-from entangle.models.arch import weight
-from entangle.models.load import load_model
 
 
-def main(model: dict, outputs: str, revision: str, split: str, layer: str, matrix: str, method: str, seed: int,
-         stats: str, weight_path: str) -> None:
+def main(outputs: str, weight: str, model: str, revision: str, split: str, layer: str, matrix: str, method: str,
+         seed: int, stats: str) -> None:
     y = load_matrix(outputs)
     wd = wasserstein_to_gaussian(y, method=method, seed=seed)
-    net, _ = load_model(model["source"], revision)
-    w = weight(net, int(layer), matrix).detach().float().numpy()
+    w = np.load(weight)
     y64 = np.asarray(y, dtype=np.float64)
     table = pd.DataFrame({
         "neuron": np.arange(y.shape[1]), "wd": wd, "wd_method": method,
         "mean": y64.mean(0), "std": y64.std(0), "frac_negative": (y64 < 0).mean(0),
         "mean_abs_weight": np.abs(w).mean(1), "row_norm": np.linalg.norm(w, axis=1),
     })
-    table.insert(0, "model", model["name"])
+    table.insert(0, "model", model)
     table.insert(1, "revision", revision)
     table.insert(2, "split", split)
     table.insert(3, "layer", int(layer))
     table.insert(4, "matrix", matrix)
     table["tokens"] = y.shape[0]
     table["seed"] = seed
-    logging.info("%s@%s L%s.%s: %d tokens, %d neurons, %d dead, WD median %.4f max %.4f", model["name"], revision,
+    logging.info("%s@%s L%s.%s: %d tokens, %d neurons, %d dead, WD median %.4f max %.4f", model, revision,
                  layer, matrix, y.shape[0], y.shape[1], int(np.isnan(wd).sum()), np.nanmedian(wd), np.nanmax(wd))
     write_table(table, stats)
-    with atomic_path(weight_path) as tmp, open(tmp, "wb") as f:
-        np.save(f, w)
 
 
 if __name__ == "__main__":
