@@ -7,7 +7,7 @@ import torch
 from _runner import run
 
 from entangle.capture import capture_matrix
-from entangle.io import atomic_path
+from entangle.io import save_array
 from entangle.models.arch import weight as matrix_weight
 from entangle.models.load import load_model
 
@@ -17,8 +17,7 @@ def main(model: dict, windows: str, revision: str, layer: str, matrix: str, max_
     net, _ = load_model(model["source"], revision, device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
     d_in, d_out = capture_matrix(net, w, int(layer), matrix, inputs, outputs)
-    with atomic_path(weight) as tmp, open(tmp, "wb") as f:  # the rows the statistics describe, one per neuron
-        np.save(f, matrix_weight(net, int(layer), matrix).detach().float().cpu().numpy())
+    save_array(weight, matrix_weight(net, int(layer), matrix).detach().float().cpu().numpy())  # one row per neuron
     logging.info("%s@%s L%s.%s: %d tokens, d_in=%d, d_out=%d", model["name"], revision, layer, matrix,
                  w.numel(), d_in, d_out)
 

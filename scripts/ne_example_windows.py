@@ -11,7 +11,7 @@ import numpy as np
 from _runner import run
 
 from entangle.embeddings.examples import windows_from_hf, windows_from_split
-from entangle.io import atomic_path, write_json
+from entangle.io import save_array, write_json
 
 
 def main(model: dict, checkpoints: str, split_windows, text: dict, examples: int, reference_examples: int,
@@ -25,14 +25,9 @@ def main(model: dict, checkpoints: str, split_windows, text: dict, examples: int
         meta.update(dataset="generated corpus" if model.get("trained") else "scale text", split=text["split"],
                     how=f"first windows of the {text['split']} split's token windows, truncated to {example_tokens} tokens")
     else:
-        from transformers import AutoTokenizer
+        from entangle.models.load import load_tokenizer
 
-        from entangle.models.load import resolve_local
-
-        if model["trained"]:
-            tok = AutoTokenizer.from_pretrained(resolve_local(model["source"], model["revision"]))
-        else:
-            tok = AutoTokenizer.from_pretrained(model["source"], revision=model["revision"])
+        tok = load_tokenizer(model["source"], model["revision"])
         w, read, skipped = windows_from_hf(tok, text["dataset"], text["split"], n, example_tokens,
                                            local_path=text.get("local_path"))
         meta.update(dataset=text["dataset"], split=text["split"], documents_read=read, documents_skipped_short=skipped,
@@ -43,9 +38,7 @@ def main(model: dict, checkpoints: str, split_windows, text: dict, examples: int
     if len(w) < n:
         logging.warning("only %d windows available (asked for %d)", len(w), n)
     logging.info("%s", meta)
-    with atomic_path(windows) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, w.astype(np.int32))
+    save_array(windows, w.astype(np.int32))
     write_json(info, meta)
 
 

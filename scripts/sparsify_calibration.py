@@ -8,25 +8,19 @@ import logging
 
 import numpy as np
 from _runner import run
-from transformers import AutoTokenizer
 
 from entangle.data.text import calibration_windows, read_split, tokenize
-from entangle.io import atomic_path
-from entangle.models.load import resolve_local
+from entangle.io import save_array
+from entangle.models.load import load_tokenizer
 
 
 def main(model: dict, text_dir: str, split: str, n_windows: int, seed: int, calibration: str) -> None:
-    if model["trained"]:
-        tok = AutoTokenizer.from_pretrained(resolve_local(model["source"], model["revision"]))
-    else:
-        tok = AutoTokenizer.from_pretrained(model["source"], revision=model["revision"])
+    tok = load_tokenizer(model["source"], model["revision"])
     ids = tokenize(tok, read_split(text_dir, split))
     w = calibration_windows(ids, n_windows, model["context"], seed)
     logging.info("%s: %d %s tokens -> %d calibration windows of %d (seed %d)", model["name"], ids.numel(), split,
                  *w.shape, seed)
-    with atomic_path(calibration) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, w.numpy().astype(np.int32))
+    save_array(calibration, w.numpy().astype(np.int32))
 
 
 if __name__ == "__main__":

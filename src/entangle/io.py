@@ -56,6 +56,14 @@ def read_json(path: str | Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def save_array(path: str | Path, array) -> None:
+    """A numpy array as .npy, atomically."""
+    import numpy as np
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
 def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None,
                 float_format: str = "%.6g") -> None:
     """A tidy CSV (stable float format, so reruns are byte-identical) and optionally a Markdown copy."""

@@ -76,3 +76,12 @@ def test_hub_model_offline_names_id_revision_and_fix():
     with pytest.raises(ModelLoadError, match=r"(?s)EleutherAI/pythia-no-such-deduped' at revision 'step143000'.*"
                                              r"huggingface-cli download EleutherAI/pythia-no-such-deduped --revision step143000"):
         load_model("EleutherAI/pythia-no-such-deduped", "step143000")
+
+
+def test_tokenizer_loader_opens_local_revisions_and_names_missing_ones(tmp_path, tokenizer):
+    from entangle.models.load import load_tokenizer
+
+    _save(tiny_model("opt", len(tokenizer)), tokenizer, tmp_path / "step3")
+    assert load_tokenizer(str(tmp_path), "step3").get_vocab() == tokenizer.get_vocab()
+    with pytest.raises(ModelLoadError, match="revision 'step5' does not exist locally"):
+        load_tokenizer(str(tmp_path), "step5")

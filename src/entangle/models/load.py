@@ -66,6 +66,20 @@ def hub_hint(hub_id: str, revision: str | None) -> str:
             f"`path:` in config.yaml at a local copy.")
 
 
+def load_tokenizer(source: str, revision: str | None = None):
+    """The tokenizer of a local model directory (at `revision`) or of a hub id; errors as `load_model`."""
+    try:
+        if _is_local(source):
+            return AutoTokenizer.from_pretrained(resolve_local(source, revision))
+        return AutoTokenizer.from_pretrained(source, revision=revision)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError) as exc:
+        hint = "" if _is_local(source) else "\n" + hub_hint(source, revision)
+        raise ModelLoadError(f"cannot load the tokenizer of {source!r} at revision {revision!r}: "
+                             f"{type(exc).__name__}: {exc}{hint}") from exc
+
+
 def load_model(source: str, revision: str | None = None, dtype: torch.dtype = torch.float32,
                device: str = "cpu"):
     """(model, tokenizer) in eval mode. `source` is a local directory or a hub id."""
