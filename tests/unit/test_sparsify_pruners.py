@@ -139,3 +139,71 @@ def test_sparsegpt_bad_inputs():
         gpt.prune("2:3", blocksize=128)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         gpt.prune(1.5)
+
+
+# --- row-wise SparseGPT (WD-F3: only the selected rows are pruned) ---------------------------------------
+
+ROWS = torch.tensor([40, 3, 17, 63])
+
+
+@pytest.mark.parametrize("sparsity", [0.5, 0.9, 0.37])
+def test_row_wise_prunes_only_the_selected_rows_each_to_floor_s_d_in(sparsity):
+    W, X = synthetic_layer()
+    gpt = SparseGPT(W)
+    gpt.add_batch(X)
+    pruned = gpt.prune(sparsity, rows=ROWS)
+    others = torch.ones(D_OUT, dtype=torch.bool)
+    others[ROWS] = False
+    assert torch.equal(pruned[others], W[others])  # bit-identical
+    assert ((pruned[ROWS] == 0).sum(1) == int(sparsity * D_IN)).all()  # 0.9 * 256 -> 230 = 115 + 115 per block
+    assert not torch.equal(pruned[ROWS][pruned[ROWS] != 0], W[ROWS][pruned[ROWS] != 0])  # OBS updated the rest
+
+
+def test_row_wise_submatrix_equals_the_rows_pruned_with_the_full_hessian():
+    W, X = synthetic_layer(seed=2)
+    full, sub = SparseGPT(W), SparseGPT(W[ROWS].clone())
+    full.add_batch(X)
+    sub.add_batch(X)
+    a = full.prune(0.7, rows=ROWS)[ROWS]
+    b = sub.prune(0.7, per_row=True)
+    assert torch.equal(a == 0, b == 0)  # the same mask
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    every = full.prune(0.7, rows=torch.arange(D_OUT))
+    torch.testing.assert_close(every, full.prune(0.7, per_row=True), rtol=0, atol=0)
+
+
+def test_row_wise_obs_update_beats_plain_row_pruning():
+    W, X = synthetic_layer(seed=1)
+    tokens = X.reshape(-1, D_IN)
+    gpt = SparseGPT(W)
+    gpt.add_batch(X)
+    pruned = gpt.prune(0.8, rows=ROWS)
+    mask = pruned[ROWS] == 0
+    no_update = W[ROWS].masked_fill(mask, 0)  # same mask, no OBS compensation
+    err = lambda w: ((W[ROWS] - w) @ tokens.t()).norm().item()
+    assert err(pruned[ROWS]) < err(no_update)
+
+
+def test_row_wise_keeps_dead_inputs_of_other_rows_and_the_reference_path():
+    W, X = synthetic_layer()
+    X[..., 5] = 0
+    gpt = SparseGPT(W)
+    gpt.add_batch(X)
+    pruned = gpt.prune(0.0, rows=ROWS)
+    assert (pruned[ROWS, 5] == 0).all()
+    others = [r for r in range(D_OUT) if r not in ROWS.tolist()]
+    assert torch.equal(pruned[others], W[others])
+    assert torch.equal(gpt.prune(0.5, rows=None), gpt.prune(0.5))  # reference (joint mask) path by default
+    bf = SparseGPT(W.to(torch.bfloat16))
+    bf.add_batch(X)
+    assert bf.prune(0.5, rows=ROWS).dtype == torch.bfloat16
+
+
+def test_row_wise_bad_rows():
+    W, X = synthetic_layer()
+    gpt = SparseGPT(W)
+    gpt.add_batch(X)
+    for bad, match in ((torch.tensor([1, 1]), "distinct"), (torch.tensor([D_OUT]), r"\[0, 64\)"),
+                       (torch.tensor([[1]]), "1-D"), (torch.tensor([0.5]), "1-D")):
+        with pytest.raises(ValueError, match=match):
+            gpt.prune(0.5, rows=bad)

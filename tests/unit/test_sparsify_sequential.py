@@ -186,3 +186,88 @@ def test_bad_settings_fail_before_work():
         sparsify_model(net, CALIB, SparsifySettings("magnitude", 0.5), release=True)
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+# --- partial sparsification: only selected rows (WD-F3, WD-F5a) ------------------------------------------
+
+def some_rows(net):
+    """Rows for block 0's first matrix (by (layer, matrix)) and block 2's down (by module path); others absent."""
+    arch = arch_of(net)
+    first = next(iter(arch.matrices))
+    return {(0, first): torch.tensor([1, 5, 7]), f"{arch.blocks}.2.{arch.matrices['down']}": torch.tensor([0, 9])}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("method", ["sparsegpt", "sparse_expansion"])
+def test_rows_prune_only_the_selected_rows(family, method):
+    base = model(family)
+    net = copy.deepcopy(base)
+    rows = some_rows(net)
+    arch = arch_of(net)
+    paths = {(f"{arch.blocks}.{k[0]}.{arch.matrices[k[1]]}" if isinstance(k, tuple) else k): v for k, v in rows.items()}
+    result = sparsify_model(net, CALIB, SparsifySettings(method, 0.75, num_clusters=3, **SE), rows=rows,
+                            progress=False)
+    before, after = ffn_weights(base), ffn_weights(net)
+    for name, w in after.items():
+        if name not in paths:  # untouched linears: same module type, bit-identical
+            assert not isinstance(net.get_submodule(name), ExpandedLinear), name
+            assert torch.equal(w, before[name]), name
+            continue
+        idx = paths[name]
+        experts = w if w.dim() == 3 else w.unsqueeze(0)
+        assert experts.shape[0] == (3 if method == "sparse_expansion" else 1)
+        keep = torch.ones(w.shape[-2], dtype=torch.bool)
+        keep[idx] = False
+        for e in experts:
+            assert torch.equal(e[keep], before[name][keep]), name  # unselected rows bit-identical in every expert
+            assert torch.all((e[idx] == 0).sum(1) >= int(0.75 * e.shape[1])), name
+    for name, p in net.named_parameters():
+        if not is_ffn(net, name):
+            assert torch.equal(p, dict(base.named_parameters())[name]), name
+    selected = [r for r in result.linears if r["selected_rows"]]
+    assert len(result.linears) == 3 * len(arch.matrices) and len(selected) == 2
+    assert sorted(r["selected_rows"] for r in selected) == [2, 3]
+    assert all(r["selected_zeros"] >= int(0.75 * r["selected_numel"]) for r in selected)
+
+
+def test_rows_with_sparse_expansion_share_the_group_router_only_where_expanded():
+    net = model("llama")
+    sparsify_model(net, CALIB, SparsifySettings("sparse_expansion", 0.5, num_clusters=2, **SE),
+                   rows={(1, "gate"): torch.tensor([0, 3])}, progress=False)
+    expanded = [n for n in ffn_names(net) if isinstance(net.get_submodule(n), ExpandedLinear)]
+    assert expanded == ["model.layers.1.mlp.gate_proj"]  # up (same input group) stays a dense Linear
+    window_nll(net, TEST)  # runs, routing at test time
+
+
+def test_rows_bad_arguments_fail_before_work():
+    net = model("llama")
+    before = copy.deepcopy(net.state_dict())
+    with pytest.raises(SparsifyError, match="needs method sparsegpt or sparse_expansion"):
+        sparsify_model(net, CALIB, SparsifySettings("wanda", 0.5), rows={(0, "up"): torch.tensor([0])})
+    with pytest.raises(SparsifyError, match="not an FFN linear"):
+        sparsify_model(net, CALIB, SparsifySettings("sparsegpt", 0.5), rows={(0, "fc1"): torch.tensor([0])})
+    with pytest.raises(SparsifyError, match="not an FFN linear"):
+        sparsify_model(net, CALIB, SparsifySettings("sparsegpt", 0.5), rows={(9, "up"): torch.tensor([0])})
+    with pytest.raises(SparsifyError, match="distinct"):
+        sparsify_model(net, CALIB, SparsifySettings("sparsegpt", 0.5), rows={(0, "up"): torch.tensor([2, 2])})
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_dense_block_pass_sees_every_batch_of_every_block():
+    net = model("opt")
+    seen = []
+
+    def on_block(layer, block):
+        count = []
+        handle = block.get_submodule(arch_of(net).matrices["up"]).register_forward_hook(
+            lambda _m, _a, y: count.append(y.reshape(-1, y.shape[-1]).shape[0]))
+        return [handle], lambda: seen.append((layer, sum(count)))
+
+    sparsify_before = copy.deepcopy(net.state_dict())
+    from entangle.sparsify.sequential import dense_block_pass
+
+    dense_block_pass(net, CALIB, 4, on_block, progress=False)
+    assert seen == [(i, CALIB.numel()) for i in range(3)]
+    assert all(torch.equal(sparsify_before[k], v) for k, v in net.state_dict().items())
+    assert not any(m._forward_hooks for m in net.modules())  # hooks removed

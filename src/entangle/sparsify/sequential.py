@@ -26,12 +26,21 @@ For models whose expanded form does not fit in memory (Sparse Expansion stores K
 FFN matrix), pass `eval_windows` to evaluate layer by layer as the reference does (test hidden
 states are propagated through each block right after it is pruned) and `release=True` to free each
 block once both streams have passed it.
+
+Partial sparsification (WD-F3, WD-F5a): `rows` maps FFN linears to the row indices (neurons) to
+prune; only SparseGPT and Sparse Expansion take it. SparseGPT prunes just those rows, each to exactly
+floor(s * d_in) weights (`SparseGPT.prune(rows=...)`, per-row comparison groups, OBS update with the
+full Hessian); every other row, and every linear absent from `rows`, stays bit-identical. Sparse
+Expansion expands only the linears that have rows: each expert prunes those rows with its cluster's
+Hessian and keeps every other row dense (the same dense rows in every expert). `dense_block_pass`
+runs windows block by block through the unchanged model, for per-block statistics of the FFN outputs.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -48,7 +57,7 @@ from .magnitude import magnitude_prune
 from .router import Router
 from .settings import (METHODS, SparsifyError, SparsifyResult, SparsifySettings, check_settings,
                        ffn_macs_per_token)
-from .sparsegpt import SparseGPT
+from .sparsegpt import SparseGPT, check_rows
 from .wanda import WandaStats, wanda_prune
 
 log = logging.getLogger(__name__)
@@ -132,12 +141,18 @@ def sparsify_model(
     eval_windows: Tensor | None = None,
     release: bool = False,
     progress: bool = True,
+    rows: Mapping | None = None,
 ) -> SparsifyResult:
     """Sparsify `model`'s FFN linears in place, block by block. calibration: token windows [n, L].
 
     With `eval_windows` [m, L'], the test stream is propagated alongside and `result.eval_nll` holds
     each window's mean next-token NLL (layer-wise evaluation, as the references); `release=True`
     then frees each block once both streams have passed it (the model can no longer run afterwards).
+
+    `rows` (sparsegpt and sparse_expansion only): {(layer, matrix) or module path: LongTensor [r] of
+    row indices}; only these rows are pruned (see the module docstring), linears absent from it (or
+    with no rows) stay dense. Each `result.linears` entry then also has `selected_rows`,
+    `selected_numel` and `selected_zeros` (over all experts for Sparse Expansion).
     """
     if release and eval_windows is None:
         raise SparsifyError("release=True needs eval_windows (the model cannot be evaluated afterwards)")
@@ -145,6 +160,11 @@ def sparsify_model(
         raise SparsifyError(f"calibration windows must be [n, L] token ids, got shape {tuple(calibration.shape)}")
     s = settings
     check_settings(model, s, calibration.numel())
+    if rows is not None:
+        if s.method not in ("sparsegpt", "sparse_expansion"):
+            raise SparsifyError(f"rows (partial sparsification) needs method sparsegpt or sparse_expansion, "
+                                f"got {s.method!r}")
+        rows = _normalize_rows(model, rows)
     result = SparsifyResult(settings={**asdict(s), "sparsity": str(s.sparsity)},
                             calibration_windows=int(calibration.shape[0]), calibration_tokens=int(calibration.numel()))
     t_start = time.perf_counter()
@@ -161,8 +181,8 @@ def sparsify_model(
         block = layers[i]
         labels: dict[str, list[Tensor]] = {}
         if s.method != "dense":
-            stats = _collect(model, block, i, calib, s) if needs_calibration else None
-            labels = _prune_block(model, i, s, stats, result)
+            stats = _collect(model, block, i, calib, s, _skipped_groups(model, i, rows)) if needs_calibration else None
+            labels = _prune_block(model, i, s, stats, result, rows)
         if calib is not None:
             _propagate(model, block, i, calib, labels)
         if test is not None:
@@ -178,13 +198,45 @@ def sparsify_model(
     return result
 
 
-def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: SparsifySettings) -> dict:
-    """Dense pass of the block over all calibration batches; per input group, the method's statistics."""
+def _normalize_rows(model: nn.Module, rows: Mapping) -> dict[str, Tensor]:
+    """`rows` keyed by (layer, matrix) or module path -> {module path: int64 [r]} (empty entries dropped)."""
+    arch = arch_of(model)
+    valid = [module_path(model, i, m) for i in range(len(blocks(model))) for m in arch.matrices]
+    out = {}
+    for key, idx in rows.items():
+        path = key
+        if isinstance(key, tuple) and len(key) == 2:
+            path = module_path(model, *key) if key[1] in arch.matrices else None
+        if path not in valid:
+            raise SparsifyError(f"rows: {key!r} is not an FFN linear of this model; use (layer, matrix) with "
+                                f"matrix in {list(arch.matrices)} or a module path such as {valid[0]!r}")
+        d_out = get_weight(model, model.get_submodule(path)).shape[0]
+        try:
+            idx = check_rows(torch.as_tensor(idx), d_out)
+        except ValueError as err:
+            raise SparsifyError(f"rows[{key!r}]: {err}") from None
+        if idx.numel():
+            out[path] = idx
+    return out
+
+
+def _skipped_groups(model: nn.Module, layer: int, rows: dict[str, Tensor] | None) -> set[str]:
+    """Input groups of block `layer` with nothing to prune (no member has rows); empty set without `rows`."""
+    if rows is None:
+        return set()
+    return {g for g, members in ffn_groups(model) if not any(module_path(model, layer, m) in rows for m in members)}
+
+
+def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: SparsifySettings,
+             skip: set[str] = frozenset()) -> dict:
+    """Dense pass of the block over all calibration batches; per input group (but `skip`), the method's statistics."""
     arch = arch_of(model)
     stats: dict[str, object] = {}
     batch = {"size": 1}
     handles = []
     for group, members in ffn_groups(model):
+        if group in skip:
+            continue
         leader = block.get_submodule(arch.matrices[members[0]])
         d_in = get_weight(model, leader).shape[1]
         if s.method == "wanda":
@@ -216,25 +268,34 @@ def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: 
 
 
 def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict | None,
-                 result: SparsifyResult) -> dict[str, list[Tensor]]:
-    """Prune every FFN linear of block `layer`; returns, for Sparse Expansion, fitted labels per module path."""
+                 result: SparsifyResult, rows: dict[str, Tensor] | None = None) -> dict[str, list[Tensor]]:
+    """Prune every FFN linear of block `layer` (only `rows` if given); returns, for Sparse Expansion, fitted
+    labels per module path."""
     arch = arch_of(model)
     block = blocks(model)[layer]
     labels: dict[str, list[Tensor]] = {}
     for group, members in ffn_groups(model):
         t0 = time.perf_counter()
+        mine = {m: None if rows is None else rows.get(module_path(model, layer, m)) for m in members}
+        todo = [m for m in members if rows is None or mine[m] is not None]
+        for m in (m for m in members if m not in todo):  # partial sparsification: nothing selected here
+            _record(result, layer, m, get_weight(model, block.get_submodule(arch.matrices[m])), 0.0,
+                    rows=torch.zeros(0, dtype=torch.long))
+        if not todo:
+            continue
         if s.method == "sparse_expansion":
-            expanded, fitted, empty = _expand_group(model, block, members, stats[group], s, layer)
+            expanded, fitted, empty = _expand_group(model, block, todo, stats[group], s, layer,
+                                                    None if rows is None else mine)
             n_comp, d_in = expanded[0].router.components.shape
             result.router_macs += n_comp * d_in + s.num_clusters * n_comp
-            for m, module in zip(members, expanded):
+            for m, module in zip(todo, expanded):
                 path = module_path(model, layer, m)
                 replace_module(model, path, module)
                 labels[path] = fitted
-                _record(result, layer, m, module.weight, time.perf_counter() - t0, experts=s.num_clusters,
-                        empty_clusters=empty)
+                _record(result, layer, m, module.weight, time.perf_counter() - t0, rows=mine[m],
+                        experts=s.num_clusters, empty_clusters=empty)
             continue
-        for m in members:
+        for m in todo:
             module = block.get_submodule(arch.matrices[m])
             w = get_weight(model, module)
             if s.method == "magnitude":
@@ -243,9 +304,9 @@ def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict 
                 new = wanda_prune(w, stats[group].scaler_row, s.sparsity)
             else:
                 gpt = _shared_sparsegpt(w, stats[group])
-                new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
+                new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp, rows=mine[m])
             set_weight(model, module, new)
-            _record(result, layer, m, new, time.perf_counter() - t0)
+            _record(result, layer, m, new, time.perf_counter() - t0, rows=mine[m])
     return labels
 
 
@@ -259,11 +320,13 @@ def _shared_sparsegpt(weight: Tensor, acc: SparseGPT) -> SparseGPT:
 
 
 def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs: list[Tensor],
-                  s: SparsifySettings, layer: int) -> tuple[list[ExpandedLinear], list[Tensor], int]:
+                  s: SparsifySettings, layer: int, rows: dict[str, Tensor] | None = None,
+                  ) -> tuple[list[ExpandedLinear], list[Tensor], int]:
     """Router on all calibration tokens of this input, per-cluster Hessians, K SparseGPT experts per linear.
 
     Per-cluster Hessians are accumulated batch by batch with n_sequences = the batch's sequences, as the
     reference's second calibration pass (nsamples counts every sequence, whatever its cluster share).
+    With `rows` ({member: LongTensor}), each expert prunes only its member's rows; the others stay dense.
     Returns the expanded modules, the fitted labels per batch and the number of empty clusters.
     """
     arch = arch_of(model)
@@ -293,7 +356,8 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
     for m in members:
         lin = block.get_submodule(arch.matrices[m])
         w = get_weight(model, lin)
-        experts = [_shared_sparsegpt(w, g).prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp)
+        experts = [_shared_sparsegpt(w, g).prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp,
+                                                  rows=None if rows is None else rows[m])
                    for g in gpts]
         d_out = w.shape[0]
         module = ExpandedLinear(d_in, d_out, s.num_clusters, router.components.shape[0], bias=lin.bias is not None,
@@ -306,11 +370,41 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
     return modules, fitted, len(empty)
 
 
-def _record(result: SparsifyResult, layer: int, matrix: str, weight: Tensor, seconds: float, **extra) -> None:
+def _record(result: SparsifyResult, layer: int, matrix: str, weight: Tensor, seconds: float,
+            rows: Tensor | None = None, **extra) -> None:
+    """One `result.linears` row; with `rows` (partial sparsification), also the selected rows' zeros."""
     numel = weight.numel()
     zeros = int((weight == 0).sum())
+    if rows is not None:  # weight [d_out, d_in] or experts [K, d_out, d_in]
+        sub = weight[..., rows.to(weight.device), :]
+        extra = {"selected_rows": int(rows.numel()), "selected_numel": sub.numel(),
+                 "selected_zeros": int((sub == 0).sum()), **extra}
     result.linears.append({"layer": layer, "matrix": matrix, "shape": list(weight.shape), "numel": numel,
                            "zeros": zeros, "sparsity": zeros / numel, "seconds": seconds, **extra})
+
+
+@torch.no_grad()
+def dense_block_pass(model: nn.Module, windows: Tensor, batch_size: int,
+                     on_block: Callable[[int, nn.Module], tuple[list, Callable[[], None] | None]],
+                     progress: bool = True, desc: str = "dense pass") -> None:
+    """Run `windows` [n, L] block by block through the model as it is (nothing pruned), as the driver does.
+
+    Before block `layer` sees the batches, `on_block(layer, block)` registers hooks and returns
+    (hook handles, finish or None); the handles are removed once every batch has passed the block,
+    then `finish()` runs (e.g. per-block statistics of the hooked outputs). Only one block's hooked
+    data need be held at a time; the hidden states of all windows are (as for calibration).
+    """
+    stream = _catch(model, windows, batch_size)
+    layers = blocks(model)
+    for i in tqdm(range(len(layers)), desc=desc, unit="block", disable=not progress, mininterval=2.0):
+        handles, finish = on_block(i, layers[i])
+        try:
+            _propagate(model, layers[i], i, stream, {})
+        finally:
+            for h in handles:
+                h.remove()
+        if finish is not None:
+            finish()
 
 
 def _propagate(model: nn.Module, block: nn.Module, layer: int, stream: _Stream, labels: dict[str, list[Tensor]]) -> None:
@@ -357,6 +451,7 @@ __all__ = [
     "SparsifyResult",
     "SparsifySettings",
     "check_settings",
+    "dense_block_pass",
     "ffn_groups",
     "ffn_macs_per_token",
     "load_sparse_ffn",

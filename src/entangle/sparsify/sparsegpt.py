@@ -2,6 +2,11 @@
 
 Usage: `g = SparseGPT(linear.weight); g.add_batch(x) ...; w = g.prune(0.5)`; the caller writes `w` back.
 All arithmetic is fp32 on the weight's device; the result has the weight's dtype.
+
+Row-wise pruning (WD-F3: sparsify only some neurons of a matrix): `g.prune(0.9, rows=idx)` prunes only
+the rows `idx`, each to exactly floor(s * d_in) pruned weights, with the OBS update; every other row
+is returned bit-identical. Rows are independent given H (the OBS update of a row only touches that
+row), so this equals pruning the submatrix `W[idx]` with the full Hessian (`per_row=True`).
 """
 
 from __future__ import annotations
@@ -48,20 +53,33 @@ class SparseGPT:
         blocksize: int = 128,
         percdamp: float = 0.01,
         max_retries: int = 5,
+        rows: Tensor | None = None,
+        per_row: bool = False,
     ) -> Tensor:
         """Pruned and OBS-updated copy of the weight, [d_out, d_in] in the weight's dtype.
 
-        Unstructured: one joint mask per `blocksize`-column block over all rows,
+        Unstructured (reference): one joint mask per `blocksize`-column block over all rows,
         `score = w**2 / U_jj**2 <= sort(score.flatten())[int(numel * s)]`, chosen from the
         already-updated weights. N:M: per row, the N lowest scores of every M columns.
         Inputs never seen (diag H == 0) get H_jj = 1 and their weight column zeroed.
+
+        `per_row=True` (unstructured): every row is its own comparison group. In the block of columns
+        [i1, i2) each row prunes its floor(s * i2) - floor(s * i1) lowest scores (same score, chosen
+        from the already-updated weights), so every row ends with exactly floor(s * d_in) pruned
+        weights (more zeros only where a weight or a dead input was already 0).
+        `rows` (LongTensor [r] of distinct row indices): prune only these rows, per row as above (rows
+        implies per_row); the other rows are returned bit-identical, dead inputs included.
         """
         sp = Sparsity.parse(sparsity)
         if self.nsamples == 0:
             raise ValueError("SparseGPT.prune called before any add_batch")
         if sp.is_nm and blocksize % sp.m:
             raise ValueError(f"N:M sparsity needs blocksize ({blocksize}) divisible by M={sp.m}")
-        W = self.weight.detach().to(self.H.device).float().clone()
+        if rows is not None:
+            rows = check_rows(rows, self.weight.shape[0])
+            per_row = True
+        W = self.weight.detach().to(self.H.device)
+        W = (W if rows is None else W[rows.to(W.device)]).float().clone()
         H = self.H.clone()
         dead = H.diagonal() == 0
         H[dead, dead] = 1
@@ -78,6 +96,8 @@ class SparseGPT:
             d = U1.diagonal()
             if sp.is_nm:
                 mask1 = torch.zeros_like(W1, dtype=torch.bool)
+            elif per_row:
+                mask1 = _row_mask(W1**2 / d.reshape(1, -1) ** 2, _floor(sp.ratio * i2) - _floor(sp.ratio * i1))
             else:
                 mask1 = threshold_mask(W1**2 / d.reshape(1, -1) ** 2, sp.ratio)
             for i in range(i2 - i1):
@@ -92,7 +112,38 @@ class SparseGPT:
                 Err1[:, i] = err
             W[:, i1:i2] = Q1
             W[:, i2:] -= Err1 @ U[i1:i2, i2:]
-        return W.to(self.weight.dtype)
+        if rows is None:
+            return W.to(self.weight.dtype)
+        out = self.weight.detach().clone()
+        out[rows.to(out.device)] = W.to(device=out.device, dtype=out.dtype)
+        return out
+
+
+def _floor(x: float) -> int:
+    """floor(x), robust to float error in products like 0.7 * 10 = 7.000000000000001 or 0.29 * 100."""
+    return math.floor(round(x, 9))
+
+
+def _row_mask(score: Tensor, count: int) -> Tensor:
+    """True at the `count` lowest scores of each row of `score` [rows, cols] (ties: lowest column first)."""
+    mask = torch.zeros_like(score, dtype=torch.bool)
+    if count > 0:
+        idx = torch.sort(score, dim=1, stable=True).indices[:, :count]
+        mask.scatter_(1, idx, True)
+    return mask
+
+
+def check_rows(rows: Tensor, d_out: int) -> Tensor:
+    """Row indices as a 1-D int64 tensor of distinct values in [0, d_out); ValueError otherwise."""
+    rows = torch.as_tensor(rows)
+    if rows.dim() != 1 or rows.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise ValueError(f"rows must be a 1-D tensor of row indices, got {rows.dtype} of shape {tuple(rows.shape)}")
+    rows = rows.long()
+    if rows.numel() and (rows.min() < 0 or rows.max() >= d_out):
+        raise ValueError(f"rows must lie in [0, {d_out}), got min {int(rows.min())}, max {int(rows.max())}")
+    if rows.unique().numel() != rows.numel():
+        raise ValueError("rows must be distinct")
+    return rows
 
 
 def _inverse_cholesky_upper(H: Tensor, percdamp: float, max_retries: int) -> Tensor:
