@@ -76,7 +76,7 @@ def item_reason(item_id):
         return item["not_evaluable"][SCALE.name]
     if status == "not yet built":
         return item.get("partial", {}).get("note", f"its analysis belongs to issue #{item['issue']}")
-    return ""
+    return item.get("panels_not_evaluable", {}).get(SCALE.name, "")  # built, but some panels cannot run here
 
 
 def item_entry(item_id):
