@@ -1,0 +1,95 @@
+"""WD-F5: Sparse Expansion disentangles Wasserstein neurons.
+
+(a) perplexity when only the top-p% WD rows of every FFN matrix are sparsified (row-wise SparseGPT), and when
+those rows are expanded into K experts instead (the partial runs, rules/partial.smk); recovered fraction =
+(ppl_sparsegpt - ppl_expanded) / (ppl_sparsegpt - ppl_dense) at the headline sparsity.
+(b, c) for the Wasserstein neurons of the GELU model's analysis layer: WD to N(0,1) and mapping difficulty
+before expansion (the dense neuron over all held-out tokens) vs after (the cluster-size-weighted mean over experts
+of each expert's output on its own held-out tokens).
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+from _runner import run
+
+from entangle.claims import write_claim_values
+from entangle.disentangle.analysis import layer_context
+from entangle.io import save_figure, write_table
+from entangle.plotting.style import PALETTE, caption, figure
+
+
+def main(partial: str, neurons: str, summary: str, headline: str, scale: str, png: str, pdf: str, csv: str,
+         markdown: str, claims: str) -> None:
+    runs = json.loads(open(partial).read())
+    table = pd.read_csv(neurons)
+    info = json.loads(open(summary).read())
+    wns = table[table["is_wn"].astype(bool)]
+    layer = layer_context(table)
+
+    per = pd.DataFrame(runs["runs"])
+    per["sparsity_value"] = per["sparsity"].astype(float)
+    sgpt = per[per["method"] == "sparsegpt"].sort_values("sparsity_value")
+    se = per[per["method"] == "sparse_expansion"].sort_values("sparsity_value")
+    at = {m: float(frame.loc[frame["sparsity"] == headline, "ppl"].iloc[0]) for m, frame in
+          (("sparsegpt", sgpt), ("sparse_expansion", se))}
+    dense = runs["dense_ppl"]
+    recovered = (at["sparsegpt"] - at["sparse_expansion"]) / (at["sparsegpt"] - dense)
+
+    fig, axes = figure(1, 3, width=3.8, height=3.2)
+    ax = axes[0, 0]
+    ax.plot(sgpt["sparsity_value"], sgpt["ppl"], "o-", color=PALETTE["sparse"], label="SparseGPT on WD rows")
+    k = int(se["num_clusters"].iloc[0]) if len(se) else info["num_clusters"]
+    ax.plot(se["sparsity_value"], se["ppl"], "s-", color=PALETTE["highlight"], label=f"Sparse Expansion (K={k})")
+    ax.axhline(dense, ls="--", color=PALETTE["dense"], label="dense")
+    ax.set(xlabel="per-row sparsity of the selected rows", ylabel=f"{runs['eval_split']} perplexity",
+           title=f"(a) top-{runs['percent']:g}% WD rows, {runs['model']}\nrecovered {recovered:.0%} at {headline}")
+    ax.legend(fontsize="x-small")
+
+    values = {}
+    for ax, stat, label in ((axes[0, 1], "wd", "WD to N(0,1)"), (axes[0, 2], "md", "mapping difficulty")):
+        before, after = wns[f"{stat}_before"].to_numpy(), wns[f"{stat}_after"].to_numpy()
+        ok = np.isfinite(before) & np.isfinite(after)
+        drop = (before[ok] - after[ok]) / before[ok]
+        share, median = float((after[ok] < before[ok]).mean()), float(np.median(drop))
+        dense_after = wns[f"{stat}_after_dense"].to_numpy()[ok]
+        values[stat] = {f"share_{stat}_decreased": share, f"median_{stat}_drop": median, f"{stat}_neurons": int(ok.sum()),
+                        f"share_{stat}_decreased_dense_outputs": float((dense_after < before[ok]).mean()),
+                        f"median_{stat}_drop_dense_outputs": float(np.median((before[ok] - dense_after) / before[ok]))}
+        ax.scatter(before[ok], after[ok], s=14, color=PALETTE["wasserstein"], alpha=0.8)
+        lim = [np.nanmin([before[ok], after[ok]]), np.nanmax([before[ok], after[ok]])]
+        ax.plot(lim, lim, "k--", lw=1, label="no change")
+        panel = "(b)" if stat == "wd" else "(c)"
+        ax.set(xlabel="before: dense neuron", ylabel=f"after: weighted over K={info['num_clusters']} experts",
+               title=f"{panel} {label}: lower for {share:.0%}\nof WNs, median drop {median:.0%}")
+        ax.legend(fontsize="x-small")
+    caption(fig, "WD-F5", f"Sparse Expansion disentangles Wasserstein neurons ({scale} scale)\n(b, c): {layer['model']} "
+            f"layer {layer['layer']} {layer['matrix']}, {len(wns)} WNs, {info['sparsity']:.0%} per expert")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+    run_context = {"model": runs["model"], "model_id": runs["model_id"], "revision": runs["revision"],
+                   "dataset": runs["dataset"], "split": runs["eval_split"], "tokens": runs["eval_tokens"],
+                   "seed": runs["seed"]}
+    rows = [{"panel": "a", **run_context, "neuron": np.nan, "method": "dense", "sparsity": "0", "measure": "perplexity",
+             "value": dense}]
+    rows += [{"panel": "a", **run_context, "neuron": np.nan, "method": r["method"], "sparsity": r["sparsity"],
+              "measure": "perplexity", "value": r["ppl"]} for r in runs["runs"]]
+    neuron_context = {key: layer[key] for key in ("model", "model_id", "revision", "dataset", "split", "tokens", "seed")}
+    for stat, panel in (("wd", "b"), ("md", "c")):
+        for _, r in wns.iterrows():
+            for when in ("before", "after", "after_dense"):
+                rows.append({"panel": panel, **neuron_context, "neuron": int(r["neuron"]), "method": f"se{info['num_clusters']}",
+                             "sparsity": str(info["sparsity"]), "measure": f"{stat}_{when}", "value": r[f"{stat}_{when}"]})
+    write_table(pd.DataFrame(rows), csv, markdown)
+    write_claim_values(claims, "WD-F5", scale, {
+        14: {"recovered_fraction": recovered, "ppl_dense": dense, "ppl_wd_sparsegpt": at["sparsegpt"],
+             "ppl_wd_expanded": at["sparse_expansion"], "sparsity": headline},
+        15: values["wd"], 16: values["md"]},
+        context={"partial": run_context, "layer": layer, "wn_percent": info["wn_percent"],
+                 "num_clusters": info["num_clusters"], "sparsity": info["sparsity"]})
+
+
+if __name__ == "__main__":
+    run(main)

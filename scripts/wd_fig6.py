@@ -1,0 +1,70 @@
+"""WD-F6: one high-WD neuron at K = 1, 2, 4, 8, 16 experts (K=1 is SparseGPT): dense vs Sparse Expansion output,
+WD(sparse, dense) in dense-std units and RI = RMSE(K=1) / RMSE(K) per K; the layer's median RI per K beside it."""
+
+import json
+
+import numpy as np
+import pandas as pd
+from _runner import run
+
+from entangle.claims import write_claim_values
+from entangle.disentangle.analysis import layer_context
+from entangle.io import save_figure, write_table
+from entangle.plotting.style import PALETTE, caption, figure
+
+
+
+def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: str, csv: str, markdown: str,
+         claims: str) -> None:
+    table = pd.read_csv(neurons)
+    info = json.loads(open(summary).read())
+    arrays = np.load(samples)
+    n = info["neurons"]["chosen"]
+    c = [int(j) for j in arrays["neurons"]].index(n["neuron"])
+    ks = info["ks"]
+    dense = arrays["dense"][:, c]
+    wd = [n["wd_to_dense"][str(k)] for k in ks]
+    ri = [n["ri_by_k"][str(k)] for k in ks]
+    layer_ri = [float((table["rmse_sparsegpt"] / table[f"rmse_k{k}"]).median()) for k in ks]
+
+    ncols = 3
+    fig, axes = figure(-(-(len(ks) + 1) // ncols), ncols, width=3.2, height=2.6)
+    axes = axes.reshape(1, -1)
+    bins = np.histogram_bin_edges(np.concatenate([dense] + [arrays[f"k{k}"][:, c] for k in ks]), bins=50)
+    for ax, k, w, r in zip(axes[0], ks, wd, ri):
+        ax.hist(dense, bins=bins, color=PALETTE["dense"], alpha=0.55, label="dense")
+        ax.hist(arrays[f"k{k}"][:, c], bins=bins, color=PALETTE["sparse"], alpha=0.55, label="Sparse Expansion")
+        ax.set(title=f"{k} cluster{'s' if k > 1 else ''}\nWD {w:.2f}, RI {r:.2f}", xlabel="pre-activation")
+    axes[0, 0].set_ylabel("tokens")
+    axes[0, 0].legend(fontsize="x-small", loc="upper left")
+    for spare in axes[0, len(ks) + 1 :]:
+        spare.set_visible(False)
+    ax = axes[0, len(ks)]
+    ax.plot(ks, wd, "o-", color=PALETTE["sparse"], label="WD(SE, dense)")
+    ax.set(xscale="log", xticks=ks, xticklabels=[str(k) for k in ks], xlabel="experts K", ylabel="WD to dense (std units)")
+    ax2 = ax.twinx()
+    ax2.plot(ks, ri, "s--", color=PALETTE["dense"], label="RI (this neuron)")
+    ax2.plot(ks, layer_ri, ":", color=PALETTE["random"], label="RI (layer median)")
+    ax2.set_ylabel("RI")
+    ax2.grid(False)
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [h.get_label() for h in lines], fontsize="x-small", loc="upper center",
+              bbox_to_anchor=(0.5, -0.38), ncol=2)
+    first = layer_context(table)
+    caption(fig, "WD-F6", f"{first['model']} layer {first['layer']} {first['matrix']} neuron {n['neuron']} "
+            f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert ({scale} scale)")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+    write_table(pd.DataFrame([{**first, "neuron": n["neuron"], "sparsity": info["sparsity"], "k": k,
+                               "wd_to_dense": w, "ri": r, "ri_layer_median": m}
+                              for k, w, r, m in zip(ks, wd, ri, layer_ri)]), csv, markdown)
+    write_claim_values(claims, "WD-F6", scale, {13: {
+        "wd_monotone_decreasing": bool(np.all(np.diff(wd) < 0)), "ri_monotone_increasing": bool(np.all(np.diff(ri) > 0)),
+        "layer_ri_monotone_increasing": bool(np.all(np.diff(layer_ri) > 0)),
+        **{f"wd_k{k}": w for k, w in zip(ks, wd)}, **{f"ri_k{k}": r for k, r in zip(ks, ri)}}},
+        context={**first, "neuron": n["neuron"], "sparsity": info["sparsity"]})
+
+
+if __name__ == "__main__":
+    run(main)
