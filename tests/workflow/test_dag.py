@@ -1,6 +1,7 @@
 """The DAG at every scale, item targets, and configuration errors (dry runs: fast)."""
 
 import csv
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,22 @@ def test_every_item_has_a_target_rule():
         assert target in out
 
 
-def test_unbuilt_item_target_fails_with_a_message():
-    unbuilt = next(i for i, item in ITEMS.items() if not item.get("outputs"))
-    proc = snakemake("--cores", "1", ITEMS[unbuilt]["target"], "--config", "scale=smoke", check=False)
-    assert proc.returncode != 0
-    assert f"{unbuilt} is not yet built at scale smoke: its analysis belongs to issue #" in proc.stdout
+def test_unbuilt_and_unevaluable_item_targets_fail_with_a_message(tmp_path):
+    """Every item is built now; a copy of the workflow whose registry marks one item unbuilt and one not
+    evaluable shows what a user gets from their targets."""
+    from tests.workflow.tempcopy import SNAKEMAKE, copy_repo
+
+    repo = copy_repo(tmp_path / "repo")
+    registry = yaml.safe_load((repo / "items.yaml").read_text())
+    del registry["items"]["WD-F6"]["rule"], registry["items"]["WD-F6"]["outputs"]
+    registry["items"]["WD-F7"]["not_evaluable"] = {"smoke": "a reason given in items.yaml"}
+    (repo / "items.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
+    for target, message in (("wd_fig6", "WD-F6 is not yet built at scale smoke: its analysis belongs to issue #7"),
+                            ("wd_fig7", "WD-F7 is not evaluable at scale smoke: a reason given in items.yaml")):
+        proc = subprocess.run([*SNAKEMAKE, "--cores", "1", target, "--config", "scale=smoke"], cwd=repo, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        assert proc.returncode != 0
+        assert message in proc.stdout
 
 
 def test_bad_config_stops_before_any_job():
