@@ -13,7 +13,8 @@ import torch
 from _runner import run
 
 from entangle.capture import load_matrix, matrix_inputs
-from entangle.disentangle import AnalysisSettings, LayerData, analyse_layer
+from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
+from entangle.disentangle.layer import LayerData
 from entangle.io import atomic_path, write_json, write_table
 from entangle.models.load import load_model
 

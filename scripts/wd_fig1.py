@@ -8,7 +8,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.analysis import layer_context
+from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -22,7 +22,7 @@ def main(neurons: str, samples: str, summary: str, item: str, scale: str, png: s
     arrays = np.load(samples)
     k, s = info["num_clusters"], info["sparsity"]
     cols = {int(j): c for c, j in enumerate(arrays["neurons"])}
-    first = layer_context(table)
+    first = context(table)
 
     rows = []
     fig, axes = figure(2, 3, width=3.4, height=2.6)

@@ -15,7 +15,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.analysis import layer_context
+from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -26,7 +26,7 @@ def main(partial: str, neurons: str, summary: str, headline: str, scale: str, pn
     table = pd.read_csv(neurons)
     info = json.loads(open(summary).read())
     wns = table[table["is_wn"].astype(bool)]
-    layer = layer_context(table)
+    layer = context(table)
 
     per = pd.DataFrame(runs["runs"])
     per["sparsity_value"] = per["sparsity"].astype(float)

@@ -8,7 +8,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.analysis import layer_context
+from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -50,7 +50,7 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(lines, [h.get_label() for h in lines], fontsize="x-small", loc="upper center",
               bbox_to_anchor=(0.5, -0.38), ncol=2)
-    first = layer_context(table)
+    first = context(table)
     caption(fig, "WD-F6", f"{first['model']} layer {first['layer']} {first['matrix']} neuron {n['neuron']} "
             f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert ({scale} scale)")
     fig.tight_layout()

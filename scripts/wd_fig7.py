@@ -9,7 +9,8 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.predictors import PREDICTORS, context, predictor_fits
+from entangle.disentangle.predictors import PREDICTORS, predictor_fits
+from entangle.disentangle.records import context
 from entangle.io import read_json, save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 

@@ -13,7 +13,8 @@ from _runner import run
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.predictors import CONTEXT, context, frontier
+from entangle.disentangle.predictors import frontier
+from entangle.disentangle.records import CONTEXT, context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import caption, figure
 

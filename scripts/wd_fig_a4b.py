@@ -10,7 +10,8 @@ from _runner import run
 from matplotlib.ticker import FuncFormatter
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.predictors import context, row_sparsity_by_group, row_sparsity_columns
+from entangle.disentangle.predictors import row_sparsity_by_group, row_sparsity_columns
+from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 

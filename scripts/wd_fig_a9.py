@@ -13,7 +13,8 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from entangle.claims import write_claim_values
-from entangle.disentangle.predictors import CONTEXT, standardize, sweep_trend
+from entangle.disentangle.predictors import standardize, sweep_trend
+from entangle.disentangle.records import CONTEXT
 from entangle.io import read_json, save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 

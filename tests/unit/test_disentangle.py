@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from entangle.disentangle import AnalysisSettings, LayerData, analyse_layer, neuron_outputs, rmse, sparse_expansion, sparsegpt
 from entangle.disentangle import measures
-from entangle.disentangle.layer import squared_errors
+from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
+from entangle.disentangle.layer import LayerData, neuron_outputs, rmse, sparse_expansion, sparsegpt, squared_errors
 
 
 def _layer(seed=0, d_in=16, d_out=12, n_seq=8, length=32, tokens=2048):

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entangle.disentangle.predictors import (PREDICTORS, context, frontier, predictor_fits, row_sparsity_by_group,
+from entangle.disentangle.predictors import (PREDICTORS, frontier, predictor_fits, row_sparsity_by_group,
                                              row_sparsity_columns, standardize, sweep_trend)
+from entangle.disentangle.records import context
 
 # --- WD-F7 (claim 17) -----------------------------------------------------------------------------------
 

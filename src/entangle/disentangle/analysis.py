@@ -52,16 +52,6 @@ class AnalysisSettings:
     seed: int = 0
 
 
-CONTEXT_COLUMNS = ["model", "model_id", "revision", "dataset", "split", "tokens", "calibration_split",
-                   "calibration_tokens", "seed", "layer", "matrix"]  # written by scripts/disentangle_layer.py
-
-
-def layer_context(table: pd.DataFrame) -> dict:
-    """Model, revision, data split, token counts, seed, layer and matrix of a neurons/clusters table (plain values)."""
-    first = table.iloc[0]
-    return {key: (first[key].item() if hasattr(first[key], "item") else first[key]) for key in CONTEXT_COLUMNS}
-
-
 @dataclass
 class LayerAnalysis:
     neurons: pd.DataFrame

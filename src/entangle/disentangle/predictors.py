@@ -20,21 +20,11 @@ from scipy import stats
 
 from .measures import linear_fit, lower_frontier
 
-# Context columns of the disentangle tables (scripts/disentangle_layer.py) carried into every item table.
-CONTEXT = ("model", "model_id", "revision", "layer", "matrix", "dataset", "split", "calibration_split", "tokens",
-           "calibration_tokens", "seed")
-
 # WD-F7's four candidate predictors of RI: neurons.csv column -> axis label.
 PREDICTORS = {"wd": "WD to N(0,1)", "mean": "output mean", "variance": "output variance",
               "gmm_components": "GMM components (BIC)"}
 
 _ROW_SPARSITY = re.compile(r"^row_sparsity_s(.+)$")
-
-
-def context(frame: pd.DataFrame) -> dict:
-    """The context columns (model, revision, dataset, split, tokens, seed, ...) of a disentangle table's first row."""
-    return {c: frame[c].iloc[0].item() if hasattr(frame[c].iloc[0], "item") else frame[c].iloc[0]
-            for c in CONTEXT if c in frame.columns}
 
 
 def predictor_fits(neurons: pd.DataFrame, target: str = "ri", statistics: dict | None = None) -> pd.DataFrame:
