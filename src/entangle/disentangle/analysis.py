@@ -79,12 +79,12 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def _cluster_table(data: LayerData, se: SparseLayer, base: SparseLayer, cfg: AnalysisSettings,
-                   dense_std: float) -> pd.DataFrame:
-    """Per expert: tokens, PCA components for `pca_variance` of its held-out inputs, relative RMSE of expert and SparseGPT."""
-    sse_se, counts = squared_errors(data, se)
-    grouped = SparseLayer(base.experts.expand(se.num_experts, -1, -1), se.labels, se.calibration_labels)
-    sse_base, _ = squared_errors(data, grouped)
+def _cluster_table(data: LayerData, se: SparseLayer, sse_se: torch.Tensor, sse_base: torch.Tensor,
+                   counts: torch.Tensor, cfg: AnalysisSettings, dense_std: float) -> pd.DataFrame:
+    """Per expert: tokens, PCA components for `pca_variance` of its held-out inputs, relative RMSE of expert and SparseGPT.
+
+    sse_se, sse_base: [K, d_out] squared errors of the experts and of SparseGPT on each expert's held-out tokens.
+    """
     d_out = data.weight.shape[0]
     cal_counts = torch.bincount(se.calibration_labels, minlength=se.num_experts)
     rows = []
@@ -115,13 +115,18 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
 
     base = sparsegpt(data, cfg.sparsity)
     se = sparse_expansion(data, cfg.sparsity, cfg.num_clusters, cfg.pca_factor, cfg.n_init, cfg.seed)
-    neurons["rmse_sparsegpt"] = _np(rmse(data, base))
-    neurons["rmse_se"] = _np(rmse(data, se))
+    # One pass over the held-out tokens per sparse layer: SparseGPT's errors grouped by the tokens' experts give
+    # both its per-neuron RMSE (summed over experts) and its RMSE per cluster (WD-F8).
+    sse_se, counts = squared_errors(data, se)
+    sse_base, _ = squared_errors(data, SparseLayer(base.experts.expand(se.num_experts, -1, -1), se.labels,
+                                                   se.calibration_labels))
+    neurons["rmse_sparsegpt"] = _np((sse_base.sum(0) / counts.sum()).sqrt())
+    neurons["rmse_se"] = _np((sse_se.sum(0) / counts.sum()).sqrt())
     neurons["ri"] = measures.relative_improvement(neurons["rmse_sparsegpt"], neurons["rmse_se"])
     neurons["ri_percent"] = measures.ri_percent(neurons["ri"])
     log.info("K=%d at %.2f: median RI %.3f; cluster sizes %s", cfg.num_clusters, cfg.sparsity,
-             np.nanmedian(neurons["ri"]), torch.bincount(se.labels.cpu(), minlength=cfg.num_clusters).tolist())
-    clusters = _cluster_table(data, se, base, cfg, float(np.sqrt(neurons["variance"].mean())))
+             np.nanmedian(neurons["ri"]), counts.tolist())
+    clusters = _cluster_table(data, se, sse_se, sse_base, counts, cfg, float(np.sqrt(neurons["variance"].mean())))
 
     samples: dict[str, np.ndarray] = {"neurons": np.array(sample_idx), "dense": dense[:, sample_idx]}
     layers_by_k = {1: base, cfg.num_clusters: se}
@@ -137,7 +142,7 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
 
     summary = {"sample_neurons": picks, "sparsity": cfg.sparsity, "num_clusters": cfg.num_clusters, "ks": ks,
                "wn_percent": cfg.wn_percent, "wn_count": int(wns.size),
-               "cluster_tokens": torch.bincount(se.labels.cpu(), minlength=cfg.num_clusters).tolist(), "neurons": {}}
+               "cluster_tokens": counts.tolist(), "neurons": {}}
     for name, j in picks.items():
         col = sample_idx.index(j)
         d = samples["dense"][:, col]
@@ -151,17 +156,20 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
         }
 
     if detail:
-        _detail(data, cfg, neurons, wns, se, samples, sample_idx, summary)
+        _detail(data, cfg, neurons, wns, base, se, samples, sample_idx, summary)
     return LayerAnalysis(neurons, clusters, samples, summary)
 
 
-def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: np.ndarray, se: SparseLayer,
-            samples: dict, sample_idx: list[int], summary: dict) -> None:
-    """Sparsity sweep (FA9, FA4b), weighted WD/MD of the Wasserstein neurons (F5b/c), GMM components (F7)."""
+def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: np.ndarray, base: SparseLayer,
+            se: SparseLayer, samples: dict, sample_idx: list[int], summary: dict) -> None:
+    """Sparsity sweep (FA9, FA4b), weighted WD/MD of the Wasserstein neurons (F5b/c), GMM components (F7).
+
+    base: SparseGPT at cfg.sparsity, reused where the sweep reaches that sparsity.
+    """
     track = sorted(set(wns.tolist()) | set(sample_idx))
     sweep_out, sweep_wd = [], []
     for s in cfg.sweep:
-        sparse = sparsegpt(data, s) if s > 0 else None
+        sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s)
         neurons[f"row_sparsity_s{s:g}"] = _np(row_sparsity(sparse)) if sparse is not None else 0.0
         out = _np(neuron_outputs(data, sparse, track)) if sparse is not None else _np(data.outputs[:, track])
         sweep_out.append(out[:, [track.index(j) for j in sample_idx]])
