@@ -13,10 +13,7 @@
 PT = S.get("partial")
 
 if PT:
-    def _pt_names(selections, random_seeds):
-        """One name per run (as entangle.sparsify.partial.selection_names): random -> random0, random1, ..."""
-        return [n for sel in selections for n in ([f"random{i}" for i in range(random_seeds)] if sel == "random"
-                                                  else [sel])]
+    from entangle.neurons.selection import selection_names
 
     _PT_WHERE = f"scales.{SCALE.name}.partial"
 
@@ -59,7 +56,7 @@ if PT:
     _pt_check()
 
     PT_MODEL = PT["model"]
-    PT_NAMES = _pt_names(PT["selections"], PT["random_seeds"])
+    PT_NAMES = selection_names(PT["selections"], PT["random_seeds"])
     PT_HEADLINE = PT["headline"]
     PT_K = S["disentangle"]["num_clusters"] if PT["expand"] else None
     PT_DOWNSTREAM = PT.get("downstream")

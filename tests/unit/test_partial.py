@@ -23,12 +23,11 @@ from entangle.sparsify.partial import (
     ffn_shapes,
     load_partial_runs,
     output_statistics,
-    parse_selection,
     rows_per_matrix,
     select_rows,
-    selection_names,
     weight_magnitude,
 )
+from entangle.neurons.selection import parse_selection, selection_names
 from tests.conftest import TEXT, tiny_model
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+# Selections of WD-F3's partial sparsification; `random` runs once per seed as random0, random1, ...
+SELECTIONS = ("wd", "mean", "variance", "magnitude", "random")
 
 
 def top_k(values: np.ndarray, k: int) -> np.ndarray:
@@ -50,3 +55,23 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """|a ∩ b| / |a ∪ b| of two index sets (0 for two empty sets)."""
     a, b = set(np.asarray(a).tolist()), set(np.asarray(b).tolist())
     return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def selection_names(selections: list[str], random_seeds: int) -> list[str]:
+    """Config selections -> one name per run: 'random' becomes random0 .. random{random_seeds - 1}."""
+    out = []
+    for sel in selections:
+        if sel not in SELECTIONS:
+            raise ValueError(f"unknown selection {sel!r}; choose from {', '.join(SELECTIONS)}")
+        out += [f"random{i}" for i in range(random_seeds)] if sel == "random" else [sel]
+    return out
+
+
+def parse_selection(name: str) -> tuple[str, int | None]:
+    """'random3' -> ('random', 3); 'wd' -> ('wd', None)."""
+    m = re.fullmatch(r"random(\d+)", name)
+    if m:
+        return "random", int(m.group(1))
+    if name not in SELECTIONS or name == "random":
+        raise ValueError(f"unknown selection {name!r}; use one of wd, mean, variance, magnitude, random<seed>")
+    return name, None

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -43,13 +42,12 @@ from torch import Tensor, nn
 from entangle.io import read_json
 from entangle.metrics.wasserstein import wasserstein_to_gaussian
 from entangle.models.arch import arch_of, blocks, module_weight
-from entangle.neurons.selection import top_k
+from entangle.neurons.selection import parse_selection, top_k
 
 from .sequential import dense_block_pass
 
 log = logging.getLogger(__name__)
 
-SELECTIONS = ("wd", "mean", "variance", "magnitude", "random")
 OUTPUT_STATISTICS = ("wd", "mean", "variance")  # need a pass over the calibration windows
 WD_TOKENS = 65_536  # WD on at most this many calibration tokens per matrix (wd_fast: ~1e-6 accurate there)
 
@@ -57,27 +55,7 @@ Key = tuple[int, str]
 
 
 # --------------------------------------------------------------------------------------------------
-# Names
-
-
-def selection_names(selections: list[str], random_seeds: int) -> list[str]:
-    """Config selections -> one name per run: 'random' becomes random0 .. random{random_seeds - 1}."""
-    out = []
-    for sel in selections:
-        if sel not in SELECTIONS:
-            raise ValueError(f"unknown selection {sel!r}; choose from {', '.join(SELECTIONS)}")
-        out += [f"random{i}" for i in range(random_seeds)] if sel == "random" else [sel]
-    return out
-
-
-def parse_selection(name: str) -> tuple[str, int | None]:
-    """'random3' -> ('random', 3); 'wd' -> ('wd', None)."""
-    m = re.fullmatch(r"random(\d+)", name)
-    if m:
-        return "random", int(m.group(1))
-    if name not in SELECTIONS or name == "random":
-        raise ValueError(f"unknown selection {name!r}; use one of wd, mean, variance, magnitude, random<seed>")
-    return name, None
+# Rows per matrix
 
 
 def rows_per_matrix(d_out: int, percent: float) -> int:
