@@ -265,7 +265,7 @@ def test_dense_block_pass_sees_every_batch_of_every_block():
         return [handle], lambda: seen.append((layer, sum(count)))
 
     sparsify_before = copy.deepcopy(net.state_dict())
-    from entangle.sparsify.sequential import dense_block_pass
+    from entangle.sparsify.stream import dense_block_pass
 
     dense_block_pass(net, CALIB, 4, on_block, progress=False)
     assert seen == [(i, CALIB.numel()) for i in range(3)]

@@ -44,7 +44,7 @@ from entangle.metrics.wasserstein import wasserstein_to_gaussian
 from entangle.models.arch import arch_of, blocks, module_weight
 from entangle.neurons.selection import parse_selection, top_k
 
-from .sequential import dense_block_pass
+from .stream import dense_block_pass
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ As the SparseGPT, Wanda and Sparse Expansion drivers (REFERENCE_METHODS.md 0.7, 
 
 1. Calibration windows run through the embeddings once; a pre-hook on block 0 catches the block
    inputs and the keyword arguments the model passes to every block (position embeddings, masks),
-   then stops the forward pass (`_Caught`). Blocks are then called directly, one at a time, with
+   then stops the forward pass (`stream.catch`). Blocks are then called directly, one at a time, with
    those arguments, which works for every family in transformers 5.x.
 2. For each block: run all calibration sequences through the *dense* block with hooks on the
    feed-forward linears and accumulate each method's statistics (Wanda's input norms, SparseGPT's
@@ -33,18 +33,17 @@ floor(s * d_in) weights (`SparseGPT.prune(rows=...)`, per-row comparison groups,
 full Hessian); every other row, and every linear absent from `rows`, stays bit-identical. Sparse
 Expansion expands only the linears that have rows: each expert prunes those rows with its cluster's
 Hessian and keeps every other row dense (the same dense rows in every expert). `dense_block_pass`
-runs windows block by block through the unchanged model, for per-block statistics of the FFN outputs.
+(in `stream`) runs windows block by block through the unchanged model, for per-block statistics.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -58,75 +57,12 @@ from .router import Router
 from .settings import (METHODS, SparsifyError, SparsifyResult, SparsifySettings, check_settings,
                        ffn_macs_per_token)
 from .sparsegpt import SparseGPT, check_rows
+from .stream import Released, Stream, catch, head_nll, propagate
 from .wanda import WandaStats, wanda_prune
 
 log = logging.getLogger(__name__)
 
 _CALIBRATED = ("wanda", "sparsegpt", "sparse_expansion")
-
-# Final normalisation (and OPT's optional projection) per family, for layer-wise evaluation.
-# The head itself is `model.get_output_embeddings()`.
-_FINAL = {
-    "gpt_neox": ("gpt_neox.final_layer_norm",),
-    "opt": ("model.decoder.final_layer_norm", "model.decoder.project_out"),
-    "llama": ("model.norm",),
-    "gpt2": ("transformer.ln_f",),
-}
-
-
-# --------------------------------------------------------------------------------------------------
-# Running blocks directly
-
-
-class _Caught(Exception):
-    """Raised by the block-0 pre-hook to stop the forward pass once the block inputs are known."""
-
-
-class _Released(nn.Module):
-    """Stands in for a block freed after layer-wise evaluation; the model can no longer run."""
-
-    def forward(self, *args, **kwargs):
-        raise RuntimeError("this block was released after layer-wise evaluation (release=True); reload the model")
-
-
-@dataclass
-class _Stream:
-    """Hidden states entering the current block, in batches, and the extra block arguments per batch size."""
-
-    hidden: list[Tensor]
-    call: dict[int, tuple[tuple, dict]]
-
-    def run(self, block: nn.Module, j: int) -> Tensor:
-        args, kwargs = self.call[self.hidden[j].shape[0]]
-        out = block(self.hidden[j], *args, **kwargs)
-        return out[0] if isinstance(out, tuple) else out
-
-
-@torch.no_grad()
-def _catch(model: nn.Module, windows: Tensor, batch_size: int) -> _Stream:
-    """Block-0 inputs of `windows` [n, L] in batches, with the arguments the model gives its blocks."""
-    device = next(model.parameters()).device
-    seen: dict = {}
-
-    def hook(_module, args, kwargs):
-        seen["args"], seen["kwargs"] = args, kwargs
-        raise _Caught
-
-    stream = _Stream([], {})
-    handle = blocks(model)[0].register_forward_pre_hook(hook, with_kwargs=True)
-    try:
-        for start in range(0, windows.shape[0], batch_size):
-            try:
-                model(input_ids=windows[start : start + batch_size].to(device), use_cache=False)
-            except _Caught:
-                pass
-            args, kwargs = seen["args"], dict(seen["kwargs"])
-            hidden = args[0] if args else kwargs.pop("hidden_states")
-            stream.hidden.append(hidden)
-            stream.call.setdefault(hidden.shape[0], (tuple(args[1:]), kwargs))
-    finally:
-        handle.remove()
-    return stream
 
 
 # --------------------------------------------------------------------------------------------------
@@ -172,8 +108,8 @@ def sparsify_model(
     if s.method == "dense" and eval_windows is None:
         result.seconds = time.perf_counter() - t_start
         return result
-    calib = _catch(model, calibration, s.batch_size) if needs_calibration else None
-    test = _catch(model, eval_windows, s.batch_size) if eval_windows is not None else None
+    calib = catch(model, calibration, s.batch_size) if needs_calibration else None
+    test = catch(model, eval_windows, s.batch_size) if eval_windows is not None else None
 
     layers = blocks(model)
     for i in tqdm(range(len(layers)), desc=f"{s.method} {s.sparsity}", unit="block", disable=not progress,
@@ -184,14 +120,14 @@ def sparsify_model(
             stats = _collect(model, block, i, calib, s, _skipped_groups(model, i, rows)) if needs_calibration else None
             labels = _prune_block(model, i, s, stats, result, rows)
         if calib is not None:
-            _propagate(model, block, i, calib, labels)
+            propagate(model, block, calib, labels)
         if test is not None:
-            _propagate(model, block, i, test, {})
+            propagate(model, block, test, {})
         if release:
-            layers[i] = _Released()
+            layers[i] = Released()
             del block
     if test is not None:
-        result.eval_nll = _head_nll(model, test, eval_windows)
+        result.eval_nll = head_nll(model, test, eval_windows)
     result.seconds = time.perf_counter() - t_start
     log.info("%s %s: %d FFN linears, FFN sparsity %.4f, %.1f s", s.method, s.sparsity, len(result.linears),
              result.ffn_sparsity, result.seconds)
@@ -227,7 +163,7 @@ def _skipped_groups(model: nn.Module, layer: int, rows: dict[str, Tensor] | None
     return {g for g, members in ffn_groups(model) if not any(module_path(model, layer, m) in rows for m in members)}
 
 
-def _collect(model: nn.Module, block: nn.Module, layer: int, calib: _Stream, s: SparsifySettings,
+def _collect(model: nn.Module, block: nn.Module, layer: int, calib: Stream, s: SparsifySettings,
              skip: set[str] = frozenset()) -> dict:
     """Dense pass of the block over all calibration batches; per input group (but `skip`), the method's statistics."""
     arch = arch_of(model)
@@ -383,75 +319,12 @@ def _record(result: SparsifyResult, layer: int, matrix: str, weight: Tensor, sec
                            "zeros": zeros, "sparsity": zeros / numel, "seconds": seconds, **extra})
 
 
-@torch.no_grad()
-def dense_block_pass(model: nn.Module, windows: Tensor, batch_size: int,
-                     on_block: Callable[[int, nn.Module], tuple[list, Callable[[], None] | None]],
-                     progress: bool = True, desc: str = "dense pass") -> None:
-    """Run `windows` [n, L] block by block through the model as it is (nothing pruned), as the driver does.
-
-    Before block `layer` sees the batches, `on_block(layer, block)` registers hooks and returns
-    (hook handles, finish or None); the handles are removed once every batch has passed the block,
-    then `finish()` runs (e.g. per-block statistics of the hooked outputs). Only one block's hooked
-    data need be held at a time; the hidden states of all windows are (as for calibration).
-    """
-    stream = _catch(model, windows, batch_size)
-    layers = blocks(model)
-    for i in tqdm(range(len(layers)), desc=desc, unit="block", disable=not progress, mininterval=2.0):
-        handles, finish = on_block(i, layers[i])
-        try:
-            _propagate(model, layers[i], i, stream, {})
-        finally:
-            for h in handles:
-                h.remove()
-        if finish is not None:
-            finish()
-
-
-def _propagate(model: nn.Module, block: nn.Module, layer: int, stream: _Stream, labels: dict[str, list[Tensor]]) -> None:
-    """Replace the stream's hidden states by the (pruned) block's outputs; SE modules use `labels` if given."""
-    current: dict[str, Tensor] = {}
-    handles = []
-    for path, per_batch in labels.items():
-        def inject(_module, args, kwargs, path=path):
-            return args, {**kwargs, "labels": current[path]}
-
-        handles.append(model.get_submodule(path).register_forward_pre_hook(inject, with_kwargs=True))
-    try:
-        for j in range(len(stream.hidden)):
-            for path, per_batch in labels.items():
-                current[path] = per_batch[j]
-            stream.hidden[j] = stream.run(block, j)
-    finally:
-        for h in handles:
-            h.remove()
-
-
-def _head_nll(model: nn.Module, stream: _Stream, windows: Tensor) -> Tensor:
-    """Per-window mean next-token NLL from the hidden states after the last block (as window_nll)."""
-    norms, head = _FINAL[arch_of(model).family], model.get_output_embeddings()
-    out = []
-    start = 0
-    for h in stream.hidden:
-        for path in norms:
-            parent, _, name = path.rpartition(".")
-            module = getattr(model.get_submodule(parent), name, None)
-            if module is not None:
-                h = module(h)
-        logits = head(h)[:, :-1].float()
-        ids = windows[start : start + h.shape[0]].to(logits.device)
-        start += h.shape[0]
-        nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-        out.append(nll.mean(dim=1).double().cpu())
-    return torch.cat(out)
-
-
 __all__ = [
     "METHODS",
     "SparsifyError",
     "SparsifyResult",
     "SparsifySettings",
     "check_settings",
-    "dense_block_pass",
     "ffn_groups",
     "ffn_macs_per_token",
     "load_sparse_ffn",
