@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from entangle.report.claimsfile import PAPERS, VERDICTS, blank, read_claims, verdict_counts
+from entangle.report.claimsfile import PAPERS, blank, read_claims, verdict_counts
 from entangle.report.claimview import claims_table
 from entangle.report.html import badge, esc, fmt, frame_table, link, scroll, table
-from entangle.report.summary import SUMMARY_ROWS, summarize
+from entangle.report.summary import summarize
 
 REPO = Path(__file__).resolve().parents[3]
 TITLES = {"WD": "Sawmya et al., Wasserstein Distances, Neuronal Entanglement, and Sparsity (ICLR 2025)",
@@ -229,7 +229,7 @@ def _summary_tables(path: Path, results: str | Path, settings: dict, first: bool
 
 def item_section(item_id: str, results: str | Path) -> str:
     """One item: heading (anchor = the item id), what it shows, status, the claims it supports (paper vs ours,
-    interval, verdict), its settings in one line, its figure(s), and summary tables of <= SUMMARY_ROWS rows."""
+    interval, verdict), its settings in one line, its figure(s), and summary tables of <= summary.SUMMARY_ROWS rows."""
     item = items()[item_id]
     table_ = manifest(results)
     status = table_.loc[item_id, "status"] if item_id in table_.index else "not yet built"
@@ -263,6 +263,3 @@ def _judged_on(item_id: str):
         return '<span class="small">here</span>' if other == item_id else paper_link(other)
     return cell
 
-
-__all__ = ["SUMMARY_ROWS", "VERDICTS", "index_header", "index_claims", "index_items", "paper_header",
-           "item_section", "items", "manifest"]
