@@ -55,8 +55,8 @@ def value_cell(row, compact: bool = False) -> str:
         parts.append(f'<div class="small">{html.escape(note)}</div>')
     if row["illustrative"]:
         pop = blank(row["population"])
-        parts.append('<div class="small">' + tag("illustrative", "the subject was selected on the statistic "
-                                                 "under test: this shows existence only")
+        parts.append('<div class="small">' + tag("illustrative: existence only", "the subject was selected on the "
+                                                 "statistic under test, so this shows only that such a case exists")
                      + (f" population: {html.escape(pop)}" if pop else "") + "</div>")
     terms = _details(row)
     if terms and not (len(terms) == 1 and value and terms[0].endswith(value)):
@@ -65,13 +65,10 @@ def value_cell(row, compact: bool = False) -> str:
     return "".join(parts)
 
 
-def verdict_cell(row, with_reason: bool = True) -> str:
+def verdict_cell(row) -> str:
     """The verdict badge, with the reason (why not evaluable / inconclusive / not built) below it."""
     reason = blank(row["reason"])
-    out = badge(row["verdict"], title=reason)
-    if with_reason and reason:
-        out += f'<div class="small">{html.escape(reason)}</div>'
-    return out
+    return badge(row["verdict"], title=reason) + (f'<div class="small">{html.escape(reason)}</div>' if reason else "")
 
 
 def model_line(row) -> str:
@@ -80,8 +77,8 @@ def model_line(row) -> str:
             f'{badge(row["verdict"], title=blank(row["reason"]))} {value_cell(row, compact=True)}</div>')
 
 
-def claims_table(claims: pd.DataFrame, item_link: Callable[[str], str] | None = None,
-                 criterion: bool = True, anchors: bool = False, item_header: str = "item") -> str:
+def claims_table(claims: pd.DataFrame, item_link: Callable[[str], str] | None = None, anchors: bool = False,
+                 item_header: str = "item") -> str:
     """One row per claim (its primary model): id, the claim (criterion below), the paper's number, ours with
     its interval, the verdict badge, the item (linked by item_link(item) if given); further models' rows of a
     claim go in an 'other models' column, present only if some claim has one. anchors: id="claim-N" on each
@@ -98,7 +95,7 @@ def claims_table(claims: pd.DataFrame, item_link: Callable[[str], str] | None = 
     rows = []
     for _, row in primary.iterrows():
         claim = f'<div>{esc(row["text"])}</div>'
-        if criterion and blank(row["criterion"]):
+        if blank(row["criterion"]):
             claim += f'<div class="crit">{esc(row["criterion"])}</div>'
         number = f'<span id="claim-{row["claim"]}">{row["claim"]}</span>' if anchors else str(row["claim"])
         cells = [number, claim, esc(row["paper_value"]),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from entangle.report.claimsfile import PAPERS, blank, read_claims, verdict_counts
+from entangle.report.claimsfile import PAPERS, blank, primary_rows, read_claims, verdict_counts
 from entangle.report.claimview import claims_table
 from entangle.report.html import badge, esc, fmt, frame_table, link, scroll, table
 from entangle.report.summary import summarize
@@ -70,6 +70,17 @@ def _rel(path: Path, results: str | Path) -> str:
     return os.path.relpath(Path(path).resolve(), (Path(results) / "reports").resolve())
 
 
+def _status(table_: pd.DataFrame, item_id: str) -> tuple[str, str]:
+    """(status, reason) of an item in manifest.tsv ('not yet built' if it has no row)."""
+    if item_id not in table_.index:
+        return "not yet built", ""
+    return table_.loc[item_id, "status"], table_.loc[item_id, "reason"]
+
+
+def _primary_by_claim(results: str | Path) -> pd.DataFrame:
+    return primary_rows(read_claims(Path(results) / "claims.csv")).set_index("claim")
+
+
 def paper_link(item_id: str) -> str:
     """Link from the index to an item's section in its paper report."""
     return link(f"{item_id.split('-')[0]}.html#{item_id}", item_id)
@@ -113,22 +124,19 @@ def index_claims(results: str | Path) -> str:
 
 def index_items(results: str | Path) -> str:
     """Per paper, every item of items.yaml: link to its section, kind, what, status at this scale, claims."""
-    table_ = manifest(results)
-    claims = read_claims(Path(results) / "claims.csv")
-    primary = claims[claims["primary"]].drop_duplicates("claim").set_index("claim")
+    table_, primary = manifest(results), _primary_by_claim(results)
     out = ["<h2>Items</h2>", '<p class="small">Every figure and table of the papers, with its status at this '
            "scale (<code>manifest.tsv</code>) and the verdicts of the claims it supports.</p>"]
     for paper in PAPERS:
         rows = []
         for item_id, item in items(paper).items():
-            status = table_.loc[item_id, "status"] if item_id in table_.index else "not yet built"
-            reason = table_.loc[item_id, "reason"] if item_id in table_.index else ""
+            status, reason = _status(table_, item_id)
             rows.append([paper_link(item_id), esc(item["kind"]), esc(item["what"]),
                          badge(status, title=reason) + (f'<div class="small">{esc(reason)}</div>' if reason else ""),
                          _claim_badges(item.get("claims", []), primary)])
         out.append(f"<h3>{paper}</h3>")
-        out.append(scroll(table(["item", "kind", "what", "status", "claims"], rows, col_classes=["nowrap", "", "what", "verdict", ""],
-                                classes="claims")))
+        out.append(scroll(table(["item", "kind", "what", "status", "claims"], rows, classes="claims",
+                                col_classes=["nowrap", "", "what", "verdict", ""])))
     return "".join(out)
 
 
@@ -137,8 +145,7 @@ def _claim_badges(ids, primary: pd.DataFrame) -> str:
     parts = []
     for c in ids:
         verdict = primary.loc[c, "verdict"] if c in primary.index else ""
-        parts.append(f'<span style="white-space:nowrap">{link(f"index.html#claim-{c}", f"#{c}")} '
-                     f'{badge(verdict, label=verdict or None)}</span>')
+        parts.append(f'<span style="white-space:nowrap">{link(f"index.html#claim-{c}", f"#{c}")} {badge(verdict)}</span>')
     return " ".join(parts)
 
 
@@ -151,11 +158,10 @@ def paper_header(paper: str, results: str | Path, scale: str) -> str:
     counts = verdict_counts(claims[claims["paper"] == paper])
     line = " ".join(f'{badge(v, label=f"{int(counts.loc[paper, v])} {v}")}' for v in counts.columns
                     if paper in counts.index and counts.loc[paper, v])
-    table_ = manifest(results)
-    primary = claims[claims["primary"]].drop_duplicates("claim").set_index("claim")
+    table_, primary = manifest(results), _primary_by_claim(results)
     entries = []
     for item_id, item in items(paper).items():
-        status = table_.loc[item_id, "status"] if item_id in table_.index else "not yet built"
+        status, _ = _status(table_, item_id)
         mark = "" if status == "built" else " " + badge(status)
         entries.append(f'<li>{link("#" + item_id, item_id)} <span class="small">{esc(item["kind"])}: '
                        f'{esc(_short(item["what"]))}</span>{mark} {_claim_badges(item.get("claims", []), primary)}</li>')
@@ -231,9 +237,7 @@ def item_section(item_id: str, results: str | Path) -> str:
     """One item: heading (anchor = the item id), what it shows, status, the claims it supports (paper vs ours,
     interval, verdict), its settings in one line, its figure(s), and summary tables of <= summary.SUMMARY_ROWS rows."""
     item = items()[item_id]
-    table_ = manifest(results)
-    status = table_.loc[item_id, "status"] if item_id in table_.index else "not yet built"
-    reason = table_.loc[item_id, "reason"] if item_id in table_.index else ""
+    status, reason = _status(manifest(results), item_id)
     head = (f'<h2 id="{html.escape(item_id)}">{html.escape(item_id)} <span class="small">{esc(item["kind"])}</span> '
             f'{badge(status)}</h2><p>{esc(item["what"])}.</p>')
     if reason:
