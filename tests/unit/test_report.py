@@ -174,8 +174,52 @@ def test_blank_and_fmt():
         ["0.02943", "4096", "4096", "true", "", "1e-08", "", "2:4"]
 
 
-def test_summary_specs_cover_the_long_tables():
-    # Tables that outgrow SUMMARY_ROWS at mini or paper scale have a summary of their own.
-    for stem in ("WD-F2", "WD-F3", "WD-F5", "WD-F8", "WD-TA", "WD-FA1", "WD-FA2", "NC-F1", "NC-F2", "NC-F5",
-                 "NC-F7", "NC-F8"):
-        assert stem in summary.SPECS
+def _long_tables() -> dict:
+    """Item tables as long as they get at mini/paper scale, with the columns the items write (smoke's CSVs)."""
+    rng = np.random.default_rng(1)
+    steps = [0, 1, 2, 4, 8, 16, 32, 64, 128, 200, 400, 600, 800]
+    sparsities = ["0.5", "0.6", "0.7", "0.8", "0.9", "2:4"]
+    methods = [("dense", None), ("magnitude", None), ("wanda", None), ("sparsegpt", None), ("sparse_expansion", 16)]
+    return {
+        "WD-F2": pd.DataFrame({"model": "m", "neuron": range(1024), "wd": rng.random(1024), "md": rng.random(1024)}),
+        "WD-F3": pd.DataFrame([{"selection": sel, "method": m, "sparsity": s, "perplexity": rng.random()}
+                               for sel in ["wd", "mean", "variance", "magnitude"] + [f"random{i}" for i in range(5)]
+                               for m in (["sparsegpt", "sparse_expansion"] if sel == "wd" else ["sparsegpt"])
+                               for s in (0.5, 0.7, 0.9, 0.95)]),
+        "WD-F5": pd.DataFrame([{"panel": p, "model": "m", "method": "se16", "sparsity": 0.9, "measure": f"{q}_{w}",
+                                "neuron": n, "value": rng.random()} for p, q in (("b", "wd"), ("c", "md"))
+                               for w in ("before", "after") for n in range(13)]),
+        "WD-F8": pd.DataFrame([{"layer": layer, "kind": "cluster", "cluster": c, "pca_components": rng.integers(2, 9),
+                                "rmse_expert": rng.random(), "rmse_sparsegpt": rng.random(), "improvement": rng.random()}
+                               for layer in range(6) for c in range(16)]
+                              + [{"kind": "fit", "panel": "b", "y": "rmse_expert", "slope": 0.3, "r2": 0.5}]),
+        "WD-TA": pd.DataFrame([{"model": mo, "method": m, "k": k, "sparsity": "0" if m == "dense" else s,
+                                "perplexity": rng.random()} for mo in ("neox-m", "llama") for m, k in methods
+                               for s in (["0"] if m == "dense" else sparsities)]),
+        "WD-FA1": pd.DataFrame([{"model": mo, "layer": layer, "max_over_median": rng.random()}
+                                for mo in ("neox-m", "opt", "llama") for layer in range(6)]),
+        "WD-FA2": pd.DataFrame({"revision": [f"step{s}" for s in steps * 2], "step": steps * 2,
+                                "wd_wn_mean": rng.random(26)}),
+        "NC-F1": pd.DataFrame([{"model": mo, "step": s, "wd_mean": rng.random()} for mo in ("s", "m", "l")
+                               for s in steps]),
+        "NC-F2": pd.DataFrame([{"panel": p, "statistic": st, "source_layer": a, "evaluated_layer": b,
+                                "mean": rng.random()} for p, st in (("a", "oi_ratio_z"), ("b", "input_distance_z"))
+                               for a in range(1, 6) for b in range(1, 6) if p == "a" or a == b]),
+        "NC-F5": pd.DataFrame([{"neuron": n, "rank": r, "oi_ratio": rng.random()} for n in (3, 5, 7, 9)
+                               for r in range(1, 6)]),
+        "NC-F5.categories": pd.DataFrame([{"set": s, "category": c, "share": rng.random()}
+                                          for s in ("table", "layer_pool", "random") for c in "abcdefg"]),
+        "NC-F7": pd.DataFrame({"rank": range(1, 26), "neuron": range(25), "wd": rng.random(25)}),
+    }
+
+
+def test_long_item_tables_get_their_own_summary_within_the_cap():
+    for stem, frame in _long_tables().items():
+        assert len(frame) > SUMMARY_ROWS and stem in summary.SPECS, stem
+        _, shown = summarize(stem, frame)
+        for s in shown:
+            assert "file order" not in s.note and "shown" not in s.note, (stem, s.note)  # no fallback, no cut
+            assert 0 < len(s.frame) <= SUMMARY_ROWS, stem
+    pivot = summarize("WD-TA", _long_tables()["WD-TA"])[1][0].frame
+    assert list(pivot.columns) == ["model", "method", "k", "0", *["0.5", "0.6", "0.7", "0.8", "0.9", "2:4"]]
+    assert len(pivot) == 10  # the paper's table: model x method rows, sparsity columns
