@@ -63,9 +63,11 @@ from entangle.report.scales import claims_files  # noqa: E402
 
 rule scales:
     """Every scale's claims side by side (results/scales.{csv,md,html}): this scale's claims.csv and every
-    other results/<scale>/claims.csv present, so a second scale's run adds its column without any edit."""
+    other results/<scale>/claims.csv present, so a second scale's run adds its column without any edit.
+    After this scale's index report, so that the page links every scale's index that exists."""
     input:
         claims=claims_files(Path(R).parent, current=f"{R}/claims.csv"),
+        index=f"{R}/reports/index.html",
     output:
         table=f"{Path(R).parent}/scales.csv",
         markdown=f"{Path(R).parent}/scales.md",

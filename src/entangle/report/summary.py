@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from entangle.report.html import fmt
+
 SUMMARY_ROWS = 15
 
 
@@ -53,7 +55,7 @@ def pivot(frame: pd.DataFrame, index: list[str], columns: str, values: str) -> l
     keyed = frame[[*index, columns, values]].copy()
     keyed[index] = keyed[index].astype(object).where(keyed[index].notna(), "")
     table = keyed.pivot_table(index=index, columns=columns, values=values, aggfunc="first", sort=False)
-    table.columns = [str(c) for c in table.columns]
+    table.columns = [fmt(c) for c in table.columns]  # 0.0 -> "0", as the other cells read
     return [Summary(table.reset_index(), f"{values} by {', '.join(index)} (rows) and {columns} (columns), "
                     f"from {len(frame)} rows")]
 
