@@ -8,7 +8,7 @@ spaced checkpoints, ...), and anything still longer is cut to the first SUMMARY_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,6 @@ class Summary:
     frame: pd.DataFrame
     note: str                      # what the rows are, e.g. "the 7 highest and 7 lowest wd of 192 rows"
     gap_before: int | None = None  # a dashed rule above this row (between top and bottom)
-    dropped: list = field(default_factory=list)
 
 
 def _numeric(series: pd.Series) -> pd.Series:
@@ -34,19 +33,21 @@ def _cols(frame: pd.DataFrame, columns) -> list[str]:
     return [c for c in columns if c in frame.columns]
 
 
+def _sorted(frame: pd.DataFrame, by: str, descending: bool = False) -> pd.DataFrame:
+    """Rows sorted by `by` read as numbers (text sorts last), ties in file order."""
+    key = _numeric(frame[by]).to_numpy(dtype=float)
+    return frame.iloc[np.argsort(-key if descending else key, kind="stable")]
+
+
 def top_bottom(frame: pd.DataFrame, by: str, k: int = 7, columns=None) -> list[Summary]:
-    order = frame.assign(_key=_numeric(frame[by])).sort_values("_key", ascending=False, kind="stable")
-    order = order.drop(columns="_key")
+    order = _sorted(frame, by, descending=True)
     cols = _cols(frame, columns) if columns else list(frame.columns)
     shown = pd.concat([order.head(k), order.tail(k)])[cols]
     return [Summary(shown, f"the {k} highest and {k} lowest {by} of {len(frame)} rows", gap_before=k)]
 
 
-def head(frame: pd.DataFrame, by: str, n: int = SUMMARY_ROWS, ascending: bool = True, columns=None) -> list[Summary]:
-    order = frame.assign(_key=_numeric(frame[by])).sort_values("_key", ascending=ascending, kind="stable")
-    cols = _cols(frame, columns) if columns else list(frame.columns)
-    which = f"the first {min(n, len(frame))} by {by}" if ascending else f"the {min(n, len(frame))} highest {by}"
-    return [Summary(order.head(n)[cols], f"{which}, of {len(frame)} rows")]
+def head(frame: pd.DataFrame, by: str, n: int = SUMMARY_ROWS) -> list[Summary]:
+    return [Summary(_sorted(frame, by).head(n), f"the first {min(n, len(frame))} by {by}, of {len(frame)} rows")]
 
 
 def pivot(frame: pd.DataFrame, index: list[str], columns: str, values: str) -> list[Summary]:
@@ -76,7 +77,7 @@ def spaced(frame: pd.DataFrame, order: str, n: int = SUMMARY_ROWS, group: str | 
     parts = frame.groupby(group, sort=False) if group and group in frame.columns else [(None, frame)]
     picked = []
     for _, part in parts:
-        part = part.assign(_key=_numeric(part[order])).sort_values("_key", kind="stable").drop(columns="_key")
+        part = _sorted(part, order)
         positions = np.unique(np.linspace(0, len(part) - 1, min(n, len(part))).round().astype(int))
         picked.append(part.iloc[positions])
     per = f" per {group}" if group and group in frame.columns else ""
@@ -87,8 +88,7 @@ def spaced(frame: pd.DataFrame, order: str, n: int = SUMMARY_ROWS, group: str | 
 def per_group_top(frame: pd.DataFrame, group: str, by: str, k: int, columns=None) -> list[Summary]:
     parts = []
     for _, part in frame.groupby(group, sort=False):
-        parts.append(part.assign(_key=_numeric(part[by])).sort_values("_key", ascending=False, kind="stable")
-                     .head(k).drop(columns="_key"))
+        parts.append(_sorted(part, by, descending=True).head(k))
     cols = _cols(frame, columns) if columns else list(frame.columns)
     return [Summary(pd.concat(parts)[cols], f"the {k} highest {by} per {group}, of {len(frame)} rows")]
 
