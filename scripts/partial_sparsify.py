@@ -16,6 +16,7 @@ import torch
 from _runner import run
 from tqdm.auto import tqdm
 
+from entangle.device import resolve_device
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json
 from entangle.models.arch import arch_of, blocks, module_weight
@@ -44,6 +45,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
          headline: str, expand: bool, num_clusters: int, pca_factor: int | None, n_init: int, batch_size: int,
          dtype: str, evaluate: str, eval_split: str, calibration_split: str, max_windows: int | None, dataset: str,
          seed: int, wd_method: str, summary: list, save_to: list, device: str = "cpu") -> None:
+    device = resolve_device(device)
     summary, save_to = _as_list(summary), _as_list(save_to)
     selections = list(selections)
     if len(summary) != len(selections) or len(save_to) != len(selections):
