@@ -116,7 +116,7 @@ def sparsegpt_flops(d_out: int, d_in: int) -> float:
 
 
 def kmeans_flops(points: float, dim: int, k: int, n_init: int, iterations: int) -> float:
-    """Restarts on a subsample of at most 65,536 points, the best 4 refined on all points (entangle.sparsify.clustering)."""
+    """Restarts on a subsample of at most 65,536 points, the best 4 refined on all (entangle.sparsify.clustering)."""
     sample = min(points, KMEANS_SAMPLE)
     refine = KMEANS_REFINE * points if points > KMEANS_SAMPLE else 0
     return 3.0 * k * dim * iterations * (n_init * sample + refine)
@@ -153,7 +153,8 @@ class CostModel:
         self.s = scale.settings
         self.a = assumptions or Assumptions()
         self.specs = scale.models
-        self.models = {name: PaperModel(name, paper_arch(spec.hub_id), spec.context) for name, spec in scale.models.items()}
+        self.models = {name: PaperModel(name, paper_arch(spec.hub_id), spec.context)
+                       for name, spec in scale.models.items()}
 
     # token counts -----------------------------------------------------------------------------------------
     def split_tokens(self, model: str, split: str) -> float:
@@ -191,7 +192,8 @@ class CostModel:
     def _sparsegpt_s(self, d_out: int, d_in: int) -> float:
         """SparseGPT's solver on one linear (its Hessian apart): FLOPs at the measured efficiency + column steps."""
         a = self.a
-        return sparsegpt_flops(d_out, d_in) / a.flops_per_s("float32", a.sparsegpt_efficiency) + 6 * d_in * a.kernel_latency_s
+        solver = sparsegpt_flops(d_out, d_in) / a.flops_per_s("float32", a.sparsegpt_efficiency)
+        return solver + 6 * d_in * a.kernel_latency_s
 
     def _router_s(self, d_in: int, tokens: float, k: int) -> float:
         """PCA to d_in / pca_factor and k-means with K = k on `tokens` points."""
@@ -355,9 +357,9 @@ class CostModel:
         tokens = max(ne["examples"], ne["reference_examples"]) * ne["example_tokens"]
         neurons = ne.get("neurons_per_layer") or arch.d_ff
         gathered = neurons * ne["max_examples"] * ne["example_tokens"]  # one forward per selected example window
+        per_token = forward_flops_per_token(arch, ne["example_tokens"], int(layer) + 1, head=False)
         c.terms = {"load": self._load(model), "overhead": a.job_overhead_s,
-                   "forward": (2 * tokens + gathered) * forward_flops_per_token(arch, ne["example_tokens"], int(layer) + 1,
-                                                                             head=False) / a.flops_per_s("float32")}
+                   "forward": (2 * tokens + gathered) * per_token / a.flops_per_s("float32")}
         c.cpu_s = neurons * 2 * ne["max_examples"] ** 2 * (arch.d_model + arch.d_ff) * 1e-9  # HAC distances, ~1 GFLOP/s
         c.memory_gb = self._weights_gb(model, "float32") + tokens * arch.d_ff * 4 / GB
         return c

@@ -39,7 +39,7 @@ def test_cache_layout_is_the_hubs(hub):
         assert commit == commits["EleutherAI/pythia-1.4b-deduped"][revision] and len(commit) == 40
         weights = repo / "snapshots" / commit / "pytorch_model.bin"  # Pythia's stepN branches: .bin only
         assert weights.is_symlink() and weights.resolve().parent == (repo / "blobs").resolve()
-    llama = repo.parent / "models--meta-llama--Llama-2-7b-hf" / "snapshots" / commits["meta-llama/Llama-2-7b-hf"]["main"]
+    llama = cache / "models--meta-llama--Llama-2-7b-hf" / "snapshots" / commits["meta-llama/Llama-2-7b-hf"]["main"]
     assert (llama / "model.safetensors.index.json").exists() and len(list(llama.glob("model-*.safetensors"))) > 1
     opt = repo.parent / "models--facebook--opt-1.3b" / "snapshots" / commits["facebook/opt-1.3b"]["main"]
     assert {p.name for p in opt.iterdir()} >= {"vocab.json", "merges.txt"} and not (opt / "tokenizer.json").exists()
