@@ -78,7 +78,8 @@ def test_paper_refusals_name_the_problem_and_the_fix(tmp_path):
     required (ENTANGLE_REQUIRE_GPU=1) where torch sees none: each job stops before its work, says what is missing
     and how to provide it, and leaves nothing behind."""
     env = paper_hub.build(tmp_path / "hf", omit_revisions={("EleutherAI/pythia-1.4b-deduped", "step512")},
-                          omit_splits={("Salesforce/wikitext", "validation"), ("ylecun/mnist", "test")})
+                          omit_splits={("Salesforce/wikitext", "validation"), ("ylecun/mnist", "test")},
+                          only={"EleutherAI/pythia-1.4b-deduped", "openai-community/gpt2"})
     repo = copy_repo(tmp_path / "repo")
     results = repo / "results" / "paper"
     cases = {  # rule: (target, what its error must say)
