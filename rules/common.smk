@@ -8,6 +8,7 @@ import yaml
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
+from entangle.data.text import dataset_name  # noqa: E402
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
 
@@ -25,6 +26,7 @@ MODELS = SCALE.models
 TRAINED = [m for m, spec in MODELS.items() if spec.trained]
 PRETRAINED = [m for m, spec in MODELS.items() if not spec.trained]
 GPU = S["gpu"]
+DATASET = dataset_name(S["text"])  # what tables record as the dataset
 ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["items"]
 
 
