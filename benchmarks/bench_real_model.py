@@ -41,8 +41,6 @@ STAGES = ("download", "convert", "forward", "ppl", "capture", "sparsegpt", "se16
 
 
 def _windows(tok, text_dir: Path, split: str, n: int, length: int):
-    import torch
-
     from entangle.data.text import eval_windows, read_split, tokenize
 
     return eval_windows(tokenize(tok, read_split(text_dir, split)), length, n)

