@@ -23,14 +23,23 @@ def items(paper: str | None = None) -> dict:
 
 
 def claims(results: str | Path) -> pd.DataFrame:
-    return pd.read_csv(Path(results) / "claims.csv")
+    """claims.csv (entangle.claims.COLUMNS): one row per claim and model, empty cells as empty strings."""
+    return pd.read_csv(Path(results) / "claims.csv", dtype=str, keep_default_na=False).astype({"claim": int})
 
 
 def verdict_counts(results: str | Path) -> pd.DataFrame:
-    """Claims per paper and verdict."""
+    """Claims per paper and verdict (the primary model's rows)."""
     table = claims(results)
-    paper = table["item"].str.split("-").str[0]
-    return pd.crosstab(paper, table["verdict"]).rename_axis(index="paper", columns=None)
+    table = table[table["primary"] == "true"]
+    return pd.crosstab(table["paper"], table["verdict"]).rename_axis(index="paper", columns=None)
+
+
+def claim_value(row) -> str:
+    """'statistic = value [ci_low, ci_high] (unit, resamples)' of a claims.csv row ('-' if none)."""
+    if not row.value:
+        return "-"
+    interval = f" [{row.ci_low}, {row.ci_high}] (95%, {row.unit}, {row.resamples} resamples)" if row.ci_low else ""
+    return f"{row.statistic} = {row.value}{interval}"
 
 
 def caption(item_id: str, results: str | Path) -> str:
@@ -43,10 +52,14 @@ def caption(item_id: str, results: str | Path) -> str:
     context = _context(item_id, results)
     if context:
         lines.append("Setting: " + ", ".join(f"{k} = {v}" for k, v in context.items()) + ".")
-    table = claims(results).fillna("")
+    table = claims(results)
     for claim in table[table["claim"].isin(item["claims"])].itertuples():
-        lines.append(f"- Claim {claim.claim}: {claim.text} Paper: {claim.paper_value}. "
-                     f"Ours: {claim.our_value or '-'} → **{claim.verdict}**" + (f" ({claim.reason})" if claim.reason else ""))
+        who = f" ({claim.model})" if claim.model else ""
+        lines.append(f"- Claim {claim.claim}{'' if claim.primary == 'true' else ' (further model)'}: {claim.text} "
+                     f"Paper: {claim.paper_value}. Ours{who}: {claim_value(claim)} → **{claim.verdict}**"
+                     + (f" ({claim.reason})" if claim.reason else "")
+                     + (f" Illustrative (subject chosen on the tested statistic); population: {claim.population}."
+                        if claim.illustrative == "true" else ""))
     return "\n\n".join(lines)
 
 
