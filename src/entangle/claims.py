@@ -17,7 +17,8 @@ contrast with its own interval). Per criterion, with interval [lo, hi] (widened 
 - `<`/`<=`: reproduced if hi passes, not reproduced if lo > threshold, else inconclusive;
 - `==`: a boolean must be equal; a number is reproduced if lo = hi = threshold, not reproduced if the
   interval excludes it, else inconclusive.
-So an interval that straddles the threshold, or a strict comparison that ties, is inconclusive. A claim
+So an interval that straddles the threshold, or a strict comparison that ties, is inconclusive (unless every
+resample gives the same value: a count of 0 against "> 0" with interval [0, 0] is not reproduced). A claim
 is reproduced if every criterion is, not reproduced if any is not, inconclusive otherwise, and not
 evaluable if a statistic is null (or claims.yaml excludes the scale).
 """
@@ -132,9 +133,11 @@ def _num(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else _fmt(value)
 
 
-def primary_model(data: dict) -> str:
-    """The model an item's primary values belong to, from its context (empty if it names none)."""
-    for where in (data.get("context", {}), data):
+def primary_model(data: dict, claim: str | None = None) -> str:
+    """The model an item's primary values belong to: the claim entry's own `model` (items whose claims are on
+    different models), else its context's (empty if it names none)."""
+    entry = data.get("claims", {}).get(claim, {}) if claim is not None else {}
+    for where in (entry, data.get("context", {}), data):
         for key in MODEL_KEYS:
             value = where.get(key)
             if isinstance(value, list):
@@ -158,13 +161,13 @@ def criterion_verdict(term: Term, op: str, threshold) -> str:
         if lo == hi == threshold:
             return "reproduced"
         return "not reproduced" if threshold < lo or threshold > hi else "inconclusive"
-    if op in (">", ">="):
-        if OPS[op](lo, threshold):
-            return "reproduced"
-        return "not reproduced" if hi < threshold else "inconclusive"
-    if OPS[op](hi, threshold):
+    certain = term.has_interval and lo == hi  # every resample gives the same value: a tie is then a plain failure
+    near, far = (lo, hi) if op in (">", ">=") else (hi, lo)  # the end that must pass, the end that must fail
+    if OPS[op](near, threshold):
         return "reproduced"
-    return "not reproduced" if lo > threshold else "inconclusive"
+    if not OPS[op](far, threshold) and (far != threshold or certain):
+        return "not reproduced"
+    return "inconclusive"
 
 
 def combine(verdicts: list[str]) -> str:
@@ -253,7 +256,7 @@ def judge_rows(claim: int, spec: dict, scale: str, claims_dir: str | Path) -> li
     if missing := sorted(sources - set(files)):
         return [{**row, "verdict": "not yet built", "reason": f"{', '.join(missing)} not built at scale {scale}"}]
     main = files[spec["source"]]
-    rows = [_judge_values({**row, "model": primary_model(main)}, spec, criteria, files, str(claim), None)]
+    rows = [_judge_values({**row, "model": primary_model(main, str(claim))}, spec, criteria, files, str(claim), None)]
     for model, per in main.get("by_model", {}).items():
         if str(claim) in per:
             rows.append(_judge_values({**row, "model": model, "primary": False}, spec, criteria, files, str(claim),

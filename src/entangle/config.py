@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.y
 FAMILIES = ("gpt_neox", "opt", "llama", "gpt2")
 # Which families can stand in for each role (activation function of the papers' models).
 ROLE_FAMILIES = {"gelu": ("gpt_neox", "gpt2"), "relu": ("opt",), "swiglu": ("llama",), "gpt2": ("gpt2",)}
+# Every FFN linear of a family, canonical names, as entangle.models.arch.ARCHS (torch-free, for the DAG and
+# DAG-time checks; tests/unit/test_zscores.py checks the two agree).
+FFN_MATRICES = {"gpt_neox": ("up", "down"), "opt": ("up", "down"), "llama": ("up", "gate", "down"),
+                "gpt2": ("up", "down")}
 
 
 class ConfigError(ValueError):
@@ -44,6 +48,11 @@ class ModelSpec:
     hub_id: str | None = None
     size: dict = field(default_factory=dict)
     steps: int | None = None
+
+    @property
+    def matrices(self) -> tuple[str, ...]:
+        """Every FFN linear of a block (canonical names)."""
+        return FFN_MATRICES[self.family]
 
 
 @dataclass(frozen=True)

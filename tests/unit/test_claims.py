@@ -51,6 +51,10 @@ def test_every_catalog_claim_has_a_well_formed_spec(tmp_path):
     (">", 0.3, (0.2, 0.5), "inconclusive"),  # the interval straddles the threshold
     (">", 0.3, (0.1, 0.2), "not reproduced"),
     (">", 0.3, (0.3, 0.5), "inconclusive"),  # its lower end ties a strict threshold
+    (">", 0.3, (0.1, 0.3), "inconclusive"),  # its upper end ties it
+    (">", 0.0, (0.0, 0.0), "not reproduced"),  # every resample ties: a count of 0 is not "> 0"
+    ("<", 0.0, (0.0, 0.0), "not reproduced"),
+    (">=", 0.0, (0.0, 0.0), "reproduced"),
     (">=", 0.3, (0.3, 0.5), "reproduced"),
     ("<", 1.0, (0.5, 0.9), "reproduced"),
     ("<", 1.0, (0.9, 1.1), "inconclusive"),
@@ -127,6 +131,13 @@ def test_malformed_criteria_are_rejected(tmp_path):
         judge(7, {**CLAIM, "criteria": [["rho", "~", 1]]}, "mini", tmp_path)
     with pytest.raises(ClaimSpecError, match="report the contrast"):  # two measured values: a contrast, please
         judge(7, {**CLAIM, "criteria": [["a", ">", "b"]]}, "mini", tmp_path)
+
+
+def test_a_claim_entry_can_name_its_own_model(tmp_path):
+    _values(tmp_path, rho=0.8, p=0.001, model="llama", context={"model": "neox-m"})
+    assert judge(7, CLAIM, "mini", tmp_path)["model"] == "llama"
+    _values(tmp_path, rho=0.8, p=0.001, context={"models": ["neox-s", "neox-m"]})
+    assert judge(7, CLAIM, "mini", tmp_path)["model"] == "neox-s,neox-m"
 
 
 def test_rows_per_model_primary_first_from_a_synthetic_by_model_json(tmp_path):

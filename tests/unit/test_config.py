@@ -63,3 +63,4 @@ def test_unknown_scale_lists_choices():
 def test_checkpoint_schedule_is_pythia_like():
     assert checkpoint_steps(1000, log_until=64, every=250) == [0, 1, 2, 4, 8, 16, 32, 64, 250, 500, 750, 1000]
     assert checkpoint_steps(10, log_until=64, every=4) == [0, 1, 2, 4, 8, 10]
+
