@@ -64,7 +64,7 @@ def main(stats: list, weights: list, models: list, layer: int, top: int, scale: 
         22: {"models": len(names), **size_trend(final_wd),  # each model's neurons redrawn
              "mean_wd_largest_over_smallest": final["wd_mean"].iloc[-1] / final["wd_mean"].iloc[0],
              "max_wd_largest_over_smallest": final["wd_max"].iloc[-1] / final["wd_max"].iloc[0]},
-        23: {"largest_model": largest, **interval_ratios(*largest_dynamics),  # WNs and the rest redrawn
+        23: {"model": largest, "largest_model": largest, **interval_ratios(*largest_dynamics),  # WNs and the rest redrawn
              "models_first_ratio_above_1": int((early.first()["update_ratio_top_to_rest"] > 1).sum()),
              "models_last_ratio_below_1": int((early.last()["update_ratio_top_to_rest"] < 1).sum())}},
         context={"models": ",".join(names), "layer": layer, "top": top})
