@@ -147,7 +147,7 @@ def gap_estimates(gaps: pd.DataFrame, tidy: pd.DataFrame, nll: dict, prefix: str
         layouts.append(cells)
 
     def per_model(ppls: list[np.ndarray]) -> list[np.ndarray]:
-        """Per model: gaps [B, cells] and the unstructured cells' order by sparsity."""
+        """Per model: its cells' gaps [B, cells] from its perplexities [B, C]."""
         return [np.stack([np.log(p[:, base].min(1)) - np.log(p[:, se]) for base, se, _, _ in cells], axis=1)
                 for p, cells in zip(ppls, layouts)]
 
