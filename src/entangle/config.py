@@ -21,6 +21,10 @@ FAMILIES = ("gpt_neox", "opt", "llama", "gpt2")
 ROLE_FAMILIES = {"gelu": ("gpt_neox", "gpt2"), "relu": ("opt",), "swiglu": ("llama",), "gpt2": ("gpt2",)}
 # Optional roles: `gated` is the gated-FFN (SwiGLU) model analysed beside the GELU model.
 OPTIONAL_ROLE_FAMILIES = {"gated": ("llama",)}
+# Every FFN linear of a family, canonical names, as entangle.models.arch.ARCHS (torch-free, for the DAG and
+# DAG-time checks; tests/unit/test_zscores.py checks the two agree).
+FFN_MATRICES = {"gpt_neox": ("up", "down"), "opt": ("up", "down"), "llama": ("up", "gate", "down"),
+                "gpt2": ("up", "down")}
 
 
 class ConfigError(ValueError):
@@ -48,6 +52,11 @@ class ModelSpec:
     size: dict = field(default_factory=dict)
     steps: int | None = None
     pypi: dict | None = None
+
+    @property
+    def matrices(self) -> tuple[str, ...]:
+        """Every FFN linear of a block (canonical names)."""
+        return FFN_MATRICES[self.family]
 
 
 @dataclass(frozen=True)

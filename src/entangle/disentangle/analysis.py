@@ -3,8 +3,9 @@
 `analyse_layer` returns four things, written by scripts/disentangle_layer.py:
 - neurons: one row per neuron: WD to N(0,1), output mean and variance, mean |w|, RMSE of SparseGPT and
   of Sparse Expansion (K experts) against the dense output, RI; with `detail`, RMSE per K of the sweep,
-  the BIC-optimal GMM component count, per-row sparsity of SparseGPT at each sweep sparsity, and for
-  the Wasserstein neurons (top-p% WD) weighted WD and MD before and after expansion;
+  the BIC-optimal GMM component count, per-row sparsity of SparseGPT at each sweep sparsity, WD over the
+  sweep for the Wasserstein neurons (top-p% WD) and the sample neurons, and for the WNs weighted WD and MD
+  before and after expansion with their controls (random clusters; non-WN control neurons for WD);
 - clusters: one row per expert (K = num_clusters): calibration and held-out tokens, PCA components for
   `pca_variance` of its held-out inputs, RMSE of its expert and of SparseGPT on its tokens;
 - samples: full held-out output samples of a few neurons (the top-WD one, a random one, the configured
@@ -30,6 +31,8 @@ from . import measures
 from .layer import LayerData, SparseLayer, neuron_outputs, rmse, row_sparsity, sparse_expansion, sparsegpt, squared_errors
 
 log = logging.getLogger(__name__)
+
+CONTROL_NEURONS = 512  # non-WNs whose weighted WD is measured as claim 15's control (all if fewer)
 
 
 @dataclass
@@ -183,21 +186,11 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     summary["sweep"] = {"sparsity": list(cfg.sweep),
                         "wd_median_wn": np.nanmedian(sweep_wd[:, wn_cols], axis=1).tolist(),
                         "wd": {str(j): sweep_wd[:, track.index(j)].tolist() for j in sample_idx}}
+    for row, s in enumerate(cfg.sweep):  # every tracked neuron's WD over the sweep (claim 10: the WN population)
+        neurons[f"wd_sweep_s{s:g}"] = np.nan
+        neurons.loc[track, f"wd_sweep_s{s:g}"] = sweep_wd[row]
 
-    x, dense = _np(data.inputs), _np(data.outputs[:, wns])
-    after = _np(neuron_outputs(data, se, wns.tolist()))
-    labels = _np(se.labels)
-    weighted = {
-        "wd_before": neurons.loc[wns, "wd"].to_numpy(),
-        "wd_after": measures.weighted_wd(after, labels),
-        "wd_after_dense": measures.weighted_wd(dense, labels),
-        "md_before": mapping_difficulty(x, dense, min(cfg.md_pairs, x.shape[0] // 2), cfg.seed).md,
-        "md_after": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed),
-        "md_after_dense": measures.weighted_md(x, dense, labels, cfg.md_pairs, cfg.seed),
-    }
-    for name, values in weighted.items():
-        neurons[name] = np.nan
-        neurons.loc[wns, name] = values
+    _weighted(data, cfg, neurons, wns, se)
 
     rng = np.random.default_rng(cfg.seed)
     rows = rng.choice(data.outputs.shape[0], size=min(cfg.gmm_tokens, data.outputs.shape[0]), replace=False)
@@ -205,3 +198,50 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     with threadpool_limits(limits=1):  # sklearn's k-means init oversubscribes small machines (6x slower on 2 busy cores)
         neurons["gmm_components"] = [measures.gmm_components(sub[:, j], cfg.gmm_max_components, cfg.seed)
                                      for j in range(sub.shape[1])]
+
+
+def control_neurons(n: int, wns: np.ndarray, seed: int, limit: int = CONTROL_NEURONS) -> np.ndarray:
+    """Non-Wasserstein neurons measured like the WNs (claim 15's control): all of them, or a seeded sample of
+    `limit` when there are more. Sorted int64."""
+    rest = np.setdiff1d(np.arange(n), wns)
+    if rest.size > limit:
+        rest = np.sort(np.random.default_rng(seed).choice(rest, limit, replace=False))
+    return rest.astype(np.int64)
+
+
+def _weighted(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: np.ndarray, se: SparseLayer) -> None:
+    """Weighted WD / MD (WD-F5b/c) of the WNs before and after expansion, with their controls, into `neurons`.
+
+    - before: the dense neuron over all held-out tokens; after: the size-weighted mean over Sparse Expansion's
+      clusters of each expert's output on its own tokens (`_dense`: the dense output in those clusters);
+      `_random`: the same expert outputs grouped by random clusters of the same sizes.
+    - MD inside a cluster uses the neuron's global normalisers (those of `md_before`); `md_after_own` keeps the
+      per-cluster normalisers of the old definition, for the record (README "Choices").
+    - WD before/after also for the non-WN control neurons (`is_control`), the same experts and clusters.
+    """
+    x, dense = _np(data.inputs), _np(data.outputs[:, wns])
+    after = _np(neuron_outputs(data, se, wns.tolist()))
+    labels = _np(se.labels)
+    shuffled = measures.random_clusters(labels, cfg.seed)
+    before = mapping_difficulty(x, dense, min(cfg.md_pairs, x.shape[0] // 2), cfg.seed)
+    norm = {"n_x": before.n_x, "n_y": before.n_y}
+    weighted = {
+        "wd_before": neurons.loc[wns, "wd"].to_numpy(),
+        "wd_after": measures.weighted_wd(after, labels),
+        "wd_after_dense": measures.weighted_wd(dense, labels),
+        "wd_after_random": measures.weighted_wd(after, shuffled),
+        "md_before": before.md,
+        "md_after": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_dense": measures.weighted_md(x, dense, labels, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_random": measures.weighted_md(x, after, shuffled, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_own": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed),
+    }
+    for name, values in weighted.items():
+        neurons[name] = np.nan
+        neurons.loc[wns, name] = values
+    controls = control_neurons(data.weight.shape[0], wns, cfg.seed)
+    neurons["is_control"] = neurons["neuron"].isin(controls)
+    if controls.size:
+        neurons.loc[controls, "wd_before"] = neurons.loc[controls, "wd"].to_numpy()
+        neurons.loc[controls, "wd_after"] = measures.weighted_wd(_np(neuron_outputs(data, se, controls.tolist())), labels)
+
