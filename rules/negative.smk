@@ -3,7 +3,9 @@
 # every up-projection clamped at 0 and `random_seeds` random controls. One job for all percents
 # (`clamp.p1_2_5_10`, smoke/mini: start-up dominates) or one per percent (`job_per_percent`, paper: GPU).
 # nc_fig4_analysis: panels a-d from the captured pre-activations of each role's top-WD neuron of
-# `negative.layer`, panel e and the p sweep from the clamp jobs; table, figure and claim values.
+# `negative.layer`, panel e and the p sweep from the clamp jobs; table, figure and claim values. With a
+# `gated` role, its gate projection beside them (panels g-i, rows of the table, claims by_model); the clamp
+# acts on each model's activation matrix (gate before SiLU for a gated FFN, else up).
 
 NEG = S.get("negative", {})
 
@@ -24,7 +26,8 @@ if NEG:
             checkpoints=model_dir,
             windows=f"{R}/tokens/{{model}}/{{split}}.npy",
             baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
-            stats=lambda wc: [stats_file(wc.model, wc.revision, l) for l in range(MODELS[wc.model].n_layers)],
+            stats=lambda wc: [stats_file(wc.model, wc.revision, l, MODELS[wc.model].activation_matrix)
+                              for l in range(MODELS[wc.model].n_layers)],
         output:
             nll=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.csv",
             summary=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.json",
@@ -50,9 +53,11 @@ if NEG:
         script:
             "../scripts/clamp_ablation.py"
 
-    _NC_RELU, _NC_GELU = SCALE.role("relu"), SCALE.role("gelu")
+    _NC_RELU, _NC_GELU, _NC_GATED = SCALE.role("relu"), SCALE.role("gelu"), SCALE.gated()
     _NC_LAYER = NEG["layer"]
     _NC_EVAL = S["evaluation"]["split"]
+    _NC_HEADLINE = float(NEG["percent"])  # the gated model's clamp: headline percent only (a 135M model at real:
+    # 1 + random_seeds forward passes of the evaluation windows instead of 1 + 4 x (1 + random_seeds))
 
     def _nc_record(role):
         spec = SCALE.role(role)
@@ -67,11 +72,17 @@ if NEG:
             gelu_outputs=capture_file(_NC_GELU.name, _NC_GELU.revision, _NC_LAYER),
             clamp=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p) for p in NEG_JOBS],
             summaries=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p, "json") for p in NEG_JOBS],
+            **({"gated_stats": stats_file(_NC_GATED.name, _NC_GATED.revision, _NC_LAYER, "gate"),
+                "gated_outputs": capture_file(_NC_GATED.name, _NC_GATED.revision, _NC_LAYER, "gate"),
+                "gated_clamp": [clamp_file(_NC_GATED.name, _NC_GATED.revision, _NC_EVAL, [_NC_HEADLINE])],
+                "gated_summaries": [clamp_file(_NC_GATED.name, _NC_GATED.revision, _NC_EVAL, [_NC_HEADLINE], "json")]}
+               if _NC_GATED else {}),
         output:
             **item_outputs("NC-F4"),
         params:
             relu=_nc_record("relu"),
             gelu=_nc_record("gelu"),
+            gated=_nc_record("gated") if _NC_GATED else None,
             layer=_NC_LAYER,
             percent=float(NEG["percent"]),
             top=NEG.get("top", 25),

@@ -75,6 +75,18 @@ def model_record(role):
             "dataset": DATASET, "split": CAPTURE_SPLIT, "seed": S["seed"]}
 
 
+def item_matrix_files(spec, layer, matrix, pairs):
+    """The per-neuron stats, MD, token pairs and captured inputs/outputs of one matrix of one layer."""
+    rev = spec.revision
+    return {"stats": stats_file(spec.name, rev, layer, matrix),
+            "mapping": f"{R}/mapping/{spec.name}/{rev}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs}.csv",
+            "pairs": f"{R}/mapping/{spec.name}/{rev}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs}.npz",
+            "inputs": capture_file(spec.name, rev, layer, matrix, end="in"),
+            "outputs": capture_file(spec.name, rev, layer, matrix)}
+
+
+GATED = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
+
 if W:
     GELU = SCALE.role("gelu").name
     LAYER = W["layer"]
@@ -87,10 +99,13 @@ if W:
             pairs=f"{R}/mapping/{GELU}/{MODELS[GELU].revision}/{CAPTURE_SPLIT}/L{LAYER}.up.pairs{W['md_pairs']}.npz",
             inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
             outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
+            **({f"gated_{k}": v for k, v in item_matrix_files(GATED, LAYER, "gate", W["md_pairs"]).items()}
+               if GATED else {}),
         output:
             **item_outputs("WD-F2"),
         params:
             record=model_record("gelu"),
+            gated_record=model_record("gated") if GATED else None,
             layer=LAYER,
             scale=SCALE.name,
         log:
@@ -100,7 +115,7 @@ if W:
         script:
             "../scripts/wd_fig2.py"
 
-    LAYER_MODELS = list(dict.fromkeys(SCALE.role(r).name for r in W["layer_roles"]))
+    LAYER_MODELS = list(dict.fromkeys([SCALE.role(r).name for r in W["layer_roles"]] + ([GATED.name] if GATED else [])))
 
     rule wd_fig_a1_analysis:
         """WD-FA1: WD distribution of every FFN linear (claim 1: up, gate, down), each layer's top-WD vs median
@@ -152,10 +167,13 @@ if W:
         """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
         input:
             stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(MODELS[GELU].n_layers)],
+            **({"gated_stats": [stats_file(GATED.name, GATED.revision, l, "gate") for l in range(GATED.n_layers)]}
+               if GATED else {}),
         output:
             **item_outputs("WD-FA4a", registered_as="WD-FA4"),
         params:
             record=model_record("gelu"),
+            gated_record=model_record("gated") if GATED else None,
             layer=LAYER,
             percent=W["overlap_percent"],
             scale=SCALE.name,

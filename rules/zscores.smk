@@ -79,14 +79,34 @@ if Z:
     Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
     Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
 
-    def _layer_inputs(layer):
-        return {"top": zscore_file(ZMODEL, ZREV, layer, ZMATRIX),
-                "md": mapping_file(ZMODEL, ZREV, layer, ZMATRIX),
-                "pairs_path": mapping_file(ZMODEL, ZREV, layer, ZMATRIX, kind="npz"),
-                "inputs": capture_file(ZMODEL, ZREV, layer, ZMATRIX, end="in"),
-                "outputs": capture_file(ZMODEL, ZREV, layer, ZMATRIX),
-                "tokens": f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
-                "vocabulary": f"{R}/tokens/{ZMODEL}/vocabulary.json"}
+    def _layer_inputs(layer, model=ZMODEL, rev=ZREV, matrix=ZMATRIX):
+        return {"top": zscore_file(model, rev, layer, matrix),
+                "md": mapping_file(model, rev, layer, matrix),
+                "pairs_path": mapping_file(model, rev, layer, matrix, kind="npz"),
+                "inputs": capture_file(model, rev, layer, matrix, end="in"),
+                "outputs": capture_file(model, rev, layer, matrix),
+                "tokens": f"{R}/tokens/{model}/{CAPTURE_SPLIT}.npy",
+                "vocabulary": f"{R}/tokens/{model}/vocabulary.json"}
+
+    # The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
+    # the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
+    _G = SCALE.gated()
+    if _G:
+        G_LAYERS = [l for l in range(_G.n_layers) if l not in Z["exclude_layers"]]
+        G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
+        G_NEURONS = {**Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
+                     "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list)
+                     else Z["table_neurons"]}
+
+    def _gated_layer_inputs(keep=None):
+        """The gated model's inputs of the single-layer items, prefixed `gated_` (none without a gated role)."""
+        if not _G:
+            return {}
+        files = _layer_inputs(ZLAYER, _G.name, _G.revision, "gate")
+        return {f"gated_{k}": v for k, v in files.items() if keep is None or k in keep}
+
+    def _gated_params():
+        return {"gated_record": G_RECORD, "gated_select": G_NEURONS} if _G else {}
 
     rule nc_fig2_analysis:
         """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
@@ -94,9 +114,13 @@ if Z:
             tops=[zscore_file(ZMODEL, ZREV, l, ZMATRIX) for l in Z_LAYERS],
             pairs_paths=[mapping_file(ZMODEL, ZREV, l, ZMATRIX, kind="npz") for l in Z_LAYERS],
             tokens=f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
+            **({"gated_tops": [zscore_file(_G.name, _G.revision, l, "gate") for l in G_LAYERS],
+                "gated_pairs_paths": [mapping_file(_G.name, _G.revision, l, "gate", kind="npz") for l in G_LAYERS],
+                "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy"} if _G else {}),
         output:
             **item_outputs("NC-F2"),
         params:
+            **({"gated_layers": G_LAYERS, "gated_record": G_RECORD} if _G else {}),
             layers=Z_LAYERS,
             excluded=Z["exclude_layers"],
             special=ZLAYER,
@@ -116,9 +140,11 @@ if Z:
         """NC-F3: one entangled neuron: top OI pairs (T1, T2, NT1, NT2), their pre-activations, IO scatter."""
         input:
             **_layer_inputs(ZLAYER),
+            **_gated_layer_inputs(),
         output:
             **item_outputs("NC-F3"),
         params:
+            **_gated_params(),
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,
@@ -136,11 +162,13 @@ if Z:
         """NC-F5: top OI pairs of further entangled neurons of the layer, with a token-category breakdown."""
         input:
             **_layer_inputs(ZLAYER),
+            **_gated_layer_inputs(),
         output:
             **item_outputs("NC-F5"),
             categories_csv=f"{R}/tables/NC-F5.categories.csv",
             categories_markdown=f"{R}/tables/NC-F5.categories.md",
         params:
+            **_gated_params(),
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,
@@ -158,9 +186,11 @@ if Z:
         """NC-F6: IO scatters of the layer's other entangled neurons, top OI pairs highlighted."""
         input:
             **{k: v for k, v in _layer_inputs(ZLAYER).items() if k not in ("tokens", "vocabulary")},
+            **_gated_layer_inputs(("top", "md", "pairs_path", "inputs", "outputs")),
         output:
             **item_outputs("NC-F6"),
         params:
+            **_gated_params(),
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,

@@ -27,7 +27,7 @@ sys.path[:] = [str(_SRC)] + [p for p in sys.path if p != str(_SRC)]
 
 def _from_snakemake(main, sm) -> dict:
     kwargs = {}
-    for name in inspect.signature(main).parameters:
+    for name, p in inspect.signature(main).parameters.items():
         if name == "threads":
             kwargs[name] = sm.threads
             continue
@@ -36,6 +36,8 @@ def _from_snakemake(main, sm) -> dict:
                 kwargs[name] = getattr(group, name)
                 break
         else:
+            if p.default is not inspect.Parameter.empty:  # optional inputs (e.g. a role the scale lacks)
+                continue
             raise TypeError(f"rule gives no input/output/param/wildcard named {name!r} for {main.__module__}")
     return kwargs
 

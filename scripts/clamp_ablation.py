@@ -1,6 +1,6 @@
 """NC-F4e: per-window NLL of the unmodified model and, for each percent p in `percents` ("1_2_5_10"), of
-the top-p% WD neurons of every up-projection clamped at 0 (negative side removed) and of as many random
-neurons per layer, one run per seed.
+the top-p% WD neurons of every activation matrix (the up-projection; the gate projection of a gated FFN,
+before its SiLU) clamped at 0 (negative side removed) and of as many random neurons per layer, one run per seed.
 
 One model load; every condition runs on the same windows (paired). WDs come from the capture split,
 perplexity from the evaluation split; the two must differ.
@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from _runner import run
 
+from entangle.config import activation_matrix
 from entangle.device import resolve_device
 from entangle.evaluation.perplexity import window_nll
 from entangle.io import write_json, write_table
@@ -22,6 +23,9 @@ from entangle.models.load import load_model
 from entangle.negative import FAMILY_ACTIVATION, clamp_negative, ppl, random_like, top_wd_neurons
 
 log = logging.getLogger("clamp_ablation")
+CLAMP = {"up": "up-projection output clamp(min=0) before the activation (= ReLU after it)",
+         "gate": "gate-projection output clamp(min=0) before the SiLU (= SiLU(ReLU(gate)) * up): the gate's "
+                 "negative side removed"}
 
 
 def main(model: dict, windows: str, baseline: str, stats: list, revision: str, split: str, percents: str,
@@ -36,19 +40,22 @@ def main(model: dict, windows: str, baseline: str, stats: list, revision: str, s
     act = getattr(net.config, "hidden_act", None) or getattr(net.config, "activation_function", None)
     if act != FAMILY_ACTIVATION[family]:
         log.warning("model activation %r differs from the family default %r", act, FAMILY_ACTIVATION[family])
+    matrix = activation_matrix(family)  # stats were computed on this matrix (the rule asks for the same)
     frames = [pd.read_csv(f) for f in stats]
+    if any(set(f["matrix"]) != {matrix} for f in frames):
+        raise ValueError(f"{family}: the clamp acts on {matrix!r}; stats of another matrix were given")
     wd = {int(f["layer"].iloc[0]): f.sort_values("neuron")["wd"].to_numpy() for f in frames}
     if sorted(wd) != list(range(n_layers(net))):
         raise ValueError(f"stats cover layers {sorted(wd)}, the model has {n_layers(net)}")
-    sizes = {layer: int(weight(net, layer, "up").shape[0]) for layer in wd}
+    sizes = {layer: int(weight(net, layer, matrix).shape[0]) for layer in wd}
     if any(len(wd[l]) != sizes[l] for l in wd):
-        raise ValueError("stats and model disagree on the number of up-projection neurons")
+        raise ValueError(f"stats and model disagree on the number of {matrix}-projection neurons")
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
-    weights_before = {l: mlp_matrix(net, l, "up").weight.detach().clone() for l in wd}
+    weights_before = {l: mlp_matrix(net, l, matrix).weight.detach().clone() for l in wd}
     rows = []
 
     def evaluate(p: float, condition: str, repetition: int, selection: dict) -> np.ndarray:
-        with clamp_negative(net, selection):
+        with clamp_negative(net, selection, matrix=matrix):
             values = window_nll(net, w, batch_size=batch_size).numpy()
         rows.append(pd.DataFrame({"percent": p, "condition": condition, "repetition": repetition,
                                   "window": np.arange(len(values)), "nll": values}))
@@ -78,12 +85,12 @@ def main(model: dict, windows: str, baseline: str, stats: list, revision: str, s
             "top_neurons": {str(l): v.tolist() for l, v in top.items()},
             "random_neurons": [{str(l): v.tolist() for l, v in sel.items()} for sel in randoms]}
     elapsed = time.perf_counter() - t0
-    assert all(torch.equal(weights_before[l], mlp_matrix(net, l, "up").weight) for l in wd), "weights changed"
+    assert all(torch.equal(weights_before[l], mlp_matrix(net, l, matrix).weight) for l in wd), "weights changed"
 
     write_table(pd.concat(rows, ignore_index=True), nll, float_format="%.10g")
     write_json(summary, {
         "model": model["name"], "model_id": model.get("hub_id") or model["source"], "revision": revision,
-        "activation": act, "clamp": "up-projection output clamp(min=0) before the activation (= ReLU after it)",
+        "activation": act, "matrix": matrix, "clamp": CLAMP[matrix],
         "split": split, "wd_split": capture_split, "selection": "WD > percentile(WD, 100 - p), per layer",
         "layer_sizes": {str(l): int(s) for l, s in sizes.items()},
         "random": "same count per layer, uniform without replacement over all neurons of the layer",

@@ -1,4 +1,7 @@
-"""NC-F2: cross-layer z-scores of each layer's top-OI token pairs (a) and z-scores of their input distances (b)."""
+"""NC-F2: cross-layer z-scores of each layer's top-OI token pairs (a) and z-scores of their input distances (b).
+
+With a gated-FFN model (role `gated`), the same over its gate projections: panels c, d, table rows (column
+`model`) and claims 24-26 under `by_model`."""
 
 import logging
 
@@ -23,8 +26,9 @@ from entangle.zscores import (
 )
 
 
-def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: list, special: int, normalize: str,
-         record: dict, scale: str, png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
+def _analyse(tops: list, pairs_paths: list, tokens: str, layers: list, special: int, normalize: str,
+             record: dict) -> dict:
+    """One model's cross-layer z-scores (a), input-distance z-scores (b), table rows and claim values."""
     files = [np.load(t) for t in tops]
     lps = [LayerPairs.from_arrays(f) for f in files]
     assert [lp.layer for lp in lps] == list(layers), "layer files out of order"
@@ -40,8 +44,8 @@ def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: lis
     dom = diagonal_dominance(z_mean, layers, special=special)
     dist_z = np.stack([input_distance_z(np.load(p)["input_distance"], lp.pool) for p, lp in zip(pairs_paths, lps)])
     d_mean, d_sem = mean_sem(dist_z, axis=-1)
-    logging.info("heatmap (raw z):\n%s", np.round(z_mean, 3))
-    logging.info("diagonal dominance: %s", dom)
+    logging.info("%s heatmap (raw z):\n%s", record["name"], np.round(z_mean, 3))
+    logging.info("%s diagonal dominance: %s", record["name"], dom)
 
     rec = {k: record[k] for k in ("name", "model_id", "revision", "dataset", "split", "seed", "matrix", "pairs")}
     rows = []
@@ -58,37 +62,11 @@ def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: lis
         table[k] = rec[k]
     table["normalize"] = normalize
     table["tokens"], table["pairs"], table["seed"] = n_tokens, n_pairs, rec["seed"]
-    write_table(table, csv, markdown)
 
-    # figure
     n = len(layers)
-    side = max(4.8, 0.3 * n + 2.6)
-    fig, axes = figure(1, 2, width=side, height=max(4.0, 0.27 * n + 2.2))
-    ax = axes[0, 0]
-    label = {"divide": "z / z(source layer)", "subtract": "z − z(source layer)", "none": "z"}[normalize]
-    sns.heatmap(pd.DataFrame(z_norm, index=layers, columns=layers), ax=ax, cmap="viridis", square=True,
-                annot=n <= 8, fmt=".2f", annot_kws={"fontsize": "x-small"}, cbar_kws={"label": label, "shrink": 0.8})
-    for s in range(n):
-        ax.add_patch(Rectangle((s, s), 1, 1, fill=False, edgecolor="white", lw=1.2))
-    ax.set(xlabel="evaluated layer (its top-MD neurons)", ylabel="source layer (its top-OI pairs)",
-           title=f"(a) cross-layer z of top-OI pairs\nown layer highest in {dom['own_layer_highest']}/{n} rows")
-    ax.tick_params(axis="y", rotation=0)
-    ax = axes[0, 1]
-    ax.bar(np.arange(n), d_mean, yerr=d_sem, color=[PALETTE["wasserstein"] if lay == special else PALETTE["other"]
-                                                     for lay in layers], capsize=2, error_kw={"lw": 0.8})
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(np.arange(n), layers)
-    ax.set(xlabel="layer", ylabel="input-distance z (mean ± SEM)",
-           title=f"(b) input distance vs all pairs\nbelow zero in {int(np.sum(d_mean < 0))}/{n} layers")
-    caption(fig, "NC-F2", f"{record['name']} @ {record['revision']} {record['matrix']}-projections ({scale} scale)\n"
-                          f"{n_pairs:,} pairs of {n_tokens:,} tokens; layer(s) {', '.join(map(str, excluded)) or 'none'} "
-                          f"excluded; rows normalized: {label}")
-    fig.tight_layout()
-    save_figure(fig, png, pdf)
-
     order = np.argsort(d_mean)
     est = top_pair_intervals(z, dist_z, list(layers), special)  # each source layer's top pairs redrawn
-    write_claim_values(claims, "NC-F2", scale, {
+    values = {
         24: {"share_source_layers_own_highest": est["share_source_layers_own_highest"],
              "own_layer_highest": dom["own_layer_highest"], "source_layers": dom["source_layers"],
              "own_layer_highest_share": dom["own_layer_highest_share"],
@@ -109,11 +87,69 @@ def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: lis
              "layer_mean_z": d_mean[layers.index(special)] if special in layers else None,
              "layer_rank_most_negative": int(np.flatnonzero(np.asarray(layers)[order] == special)[0] + 1)
              if special in layers else None, "layer": special},
-    }, context={**rec, "tokens": n_tokens, "layers": list(layers), "excluded_layers": list(excluded),
-                "normalize": normalize, "top_neurons": int(lps[0].top.shape[0]), "top_pairs": int(lps[0].top.shape[1]),
-                "distinct_token_ids_in_pairs": distinct_ids, "distinct_positions_in_pairs": 2 * n_pairs,
-                "zscore_reference": "per evaluated neuron: OI mean and std (ddof 0) over all pairs; z averaged "
-                                    "over the evaluated layer's top neurons, then over the source layer's top pairs"})
+    }
+    return {"table": table, "values": values, "rec": rec, "layers": list(layers), "z_norm": z_norm, "dom": dom,
+            "d_mean": d_mean, "d_sem": d_sem, "n_tokens": n_tokens, "n_pairs": n_pairs, "lps": lps,
+            "distinct_ids": distinct_ids}
+
+
+def _plot(axes, a: dict, special: int, normalize: str, letters: str) -> None:
+    layers, n, name = a["layers"], len(a["layers"]), a["rec"]["name"]
+    ax = axes[0]
+    label = {"divide": "z / z(source layer)", "subtract": "z − z(source layer)", "none": "z"}[normalize]
+    sns.heatmap(pd.DataFrame(a["z_norm"], index=layers, columns=layers), ax=ax, cmap="viridis", square=True,
+                annot=n <= 8, fmt=".2f", annot_kws={"fontsize": "x-small"}, cbar_kws={"label": label, "shrink": 0.8})
+    for s in range(n):
+        ax.add_patch(Rectangle((s, s), 1, 1, fill=False, edgecolor="white", lw=1.2))
+    ax.set(xlabel="evaluated layer (its top-MD neurons)", ylabel="source layer (its top-OI pairs)",
+           title=f"({letters[0]}) {name} {a['rec']['matrix']}: cross-layer z of top-OI pairs\n"
+                 f"own layer highest in {a['dom']['own_layer_highest']}/{n} rows")
+    ax.tick_params(axis="y", rotation=0)
+    ax = axes[1]
+    ax.bar(np.arange(n), a["d_mean"], yerr=a["d_sem"], capsize=2, error_kw={"lw": 0.8},
+           color=[PALETTE["wasserstein"] if lay == special else PALETTE["other"] for lay in layers])
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(n), layers, fontsize="x-small" if n > 12 else None)
+    ax.set(xlabel="layer", ylabel="input-distance z (mean ± SEM)",
+           title=f"({letters[1]}) {name}: input distance vs all pairs\n"
+                 f"below zero in {int(np.sum(a['d_mean'] < 0))}/{n} layers")
+
+
+def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: list, special: int, normalize: str,
+         record: dict, scale: str, png: str, pdf: str, csv: str, markdown: str, claims: str,
+         gated_tops: list | None = None, gated_pairs_paths: list | None = None, gated_tokens: str | None = None,
+         gated_layers: list | None = None, gated_record: dict | None = None) -> None:
+    a = _analyse(tops, pairs_paths, tokens, layers, special, normalize, record)
+    g = _analyse(gated_tops, gated_pairs_paths, gated_tokens, gated_layers, special, normalize, gated_record) \
+        if gated_record else None
+    write_table(pd.concat([a["table"]] + ([g["table"]] if g else []), ignore_index=True), csv, markdown)
+
+    n = max(len(layers), len(gated_layers or []))
+    side = max(4.8, 0.3 * n + 2.6)
+    fig, axes = figure(2 if g else 1, 2, width=side, height=max(4.0, 0.27 * n + 2.2))
+    _plot(axes[0], a, special, normalize, "ab")
+    if g:
+        _plot(axes[1], g, special, normalize, "cd")
+    label = {"divide": "z / z(source layer)", "subtract": "z − z(source layer)", "none": "z"}[normalize]
+    models = f"{record['name']} @ {record['revision']} {record['matrix']}-projections" + (
+        f" (a, b); {gated_record['name']} @ {gated_record['revision']} {gated_record['matrix']}-projections (c, d)"
+        if g else "")
+    caption(fig, "NC-F2", f"{models} ({scale} scale)\n"
+                          f"{a['n_pairs']:,} pairs of {a['n_tokens']:,} tokens; layer(s) "
+                          f"{', '.join(map(str, excluded)) or 'none'} excluded; rows normalized: {label}")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+
+    rec, lps = a["rec"], a["lps"]
+    write_claim_values(claims, "NC-F2", scale, a["values"], context={
+        **rec, "tokens": a["n_tokens"], "layers": list(layers), "excluded_layers": list(excluded),
+        "normalize": normalize, "top_neurons": int(lps[0].top.shape[0]), "top_pairs": int(lps[0].top.shape[1]),
+        "distinct_token_ids_in_pairs": a["distinct_ids"], "distinct_positions_in_pairs": 2 * a["n_pairs"],
+        "zscore_reference": "per evaluated neuron: OI mean and std (ddof 0) over all pairs; z averaged "
+                            "over the evaluated layer's top neurons, then over the source layer's top pairs",
+        **({"gated_model": gated_record["name"], "gated_matrix": gated_record["matrix"],
+            "gated_tokens": g["n_tokens"]} if g else {})},
+        by_model={gated_record["name"]: g["values"]} if g else None)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """NC-F3: one entangled neuron: its top OI pairs as tokens (T1, T2, NT1, NT2), where they fall in its
-pre-activation distribution, and its IO relationship with the top pairs highlighted."""
+pre-activation distribution, and its IO relationship with the top pairs highlighted. With a gated-FFN model
+(role `gated`), the same for its gate projection's top-MD neuron (second row, table rows, claims `by_model`)."""
 
 import logging
 
 import numpy as np
+import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
@@ -38,8 +40,9 @@ def token_table(ax, frame, title):
     ax.set_title(title)
 
 
-def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str, layer: int,
-         select: dict, record: dict, scale: str, png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
+def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str,
+             layer: int, select: dict, record: dict) -> dict:
+    """One model's entangled neuron: pair table, table rows, claim values and context."""
     d = load_layer_item(top, md, pairs_path, inputs, outputs, tokens, vocabulary)
     neuron, _, _ = item_neurons(d.md, select["neuron"], select["table_neurons"], select["scatter_neurons"], layer=layer)
     oi, best, dx, dy = neuron_top_pairs(d.inputs, d.outputs, d.i, d.j, [neuron], select["top_pairs"])
@@ -48,7 +51,8 @@ def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: 
     frame = pair_table(neuron, best, oi, d.i, d.j, pre, dx, dy, d.tokens, d.vocabulary)
     rank = md_rank(d.md, [neuron])[0]
     neg, n_tok = negative_share(frame)
-    logging.info("neuron %d (MD rank %s):\n%s", neuron, rank, frame[["T1", "T2", "NT1", "NT2", "oi_ratio", "pre1", "pre2"]])
+    logging.info("%s neuron %d (MD rank %s):\n%s", record["name"], neuron, rank,
+                 frame[["T1", "T2", "NT1", "NT2", "oi_ratio", "pre1", "pre2"]])
 
     table = frame.copy()
     table.insert(0, "model", record["name"])
@@ -56,26 +60,10 @@ def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: 
         table[k] = record[k]
     table["layer"], table["md"], table["md_rank"] = layer, d.md[neuron], rank
     table["tokens"], table["pairs"], table["seed"] = len(d.inputs), len(d.i), record["seed"]
-    write_table(table, csv, markdown)
-
-    fig, axes = figure(1, 3, width=3.9, height=3.6)
-    token_table(axes[0, 0], frame, f"(a) top-{len(best)} OI pairs, neuron {neuron}")
-    ax = axes[0, 1]
-    output_histogram(ax, pre, f"(b) pre-activations: {neg}/{n_tok} pair tokens < 0", color=PALETTE["other"])
-    for col, color, label in (("pre1", PALETTE["wasserstein"], "T1"), ("pre2", PALETTE["highlight"], "T2")):
-        for k, v in enumerate(frame[col]):
-            ax.axvline(v, color=color, lw=1.0, alpha=0.8, label=f"{label} tokens" if k == 0 else None)
-    ax.legend(loc="upper right", fontsize="x-small")
-    io_panel(axes[0, 2], dx, dy, f"(c) IO relationship, neuron {neuron}", highlight=best)
-    axes[0, 2].legend(loc="lower left", frameon=True)  # top pairs sit high: keep the legend off them
-    caption(fig, "NC-F3", f"entangled neuron {neuron} (MD rank {rank}) of {record['name']} layer {layer} "
-                          f"{record['matrix']}-projection ({scale} scale)")
-    fig.tight_layout()
-    save_figure(fig, png, pdf)
 
     top_shares = breakdown(zip(frame["T1"], frame["T2"]))
     rand_shares = breakdown(pair_tokens(d.i, d.j, d.tokens, d.vocabulary))
-    write_claim_values(claims, "NC-F3", scale, {
+    values = {
         27: {"share_function_case_number_punct": dominated_share(top_shares),
              **{f"top_{k.replace(' ', '_')}_share": v for k, v in top_shares.items()},
              **{f"random_{k.replace(' ', '_')}_share": v for k, v in rand_shares.items()},
@@ -83,12 +71,58 @@ def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: 
              "top_tokens": 2 * len(frame), "random_tokens": 2 * len(d.i)},
         28: {"share_negative_preactivation": negative_share_estimate(frame), "negative_tokens": neg, "tokens": n_tok,
              "all_tokens_negative_share": float(np.mean(pre < 0)), "paper_negative_tokens": 19, "paper_tokens": 20},
-    }, context={"name": record["name"], "model_id": record["model_id"], "revision": record["revision"],
-                "dataset": record["dataset"], "split": record["split"], "seed": record["seed"], "layer": layer,
-                "matrix": record["matrix"], "neuron": neuron, "md_rank": rank, "neuron_choice": select["neuron"],
-                "tokens": len(d.inputs), "pairs": len(d.i),
-                "mean_input_distance_top": float(np.mean(dx[best])), "mean_input_distance_all": float(np.nanmean(dx)),
-                "mean_output_distance_top": float(np.mean(dy[best])), "median_output_distance_all": float(np.nanmedian(dy))})
+    }
+    context = {"name": record["name"], "model_id": record["model_id"], "revision": record["revision"],
+               "dataset": record["dataset"], "split": record["split"], "seed": record["seed"], "layer": layer,
+               "matrix": record["matrix"], "neuron": neuron, "md_rank": rank, "neuron_choice": select["neuron"],
+               "tokens": len(d.inputs), "pairs": len(d.i),
+               "mean_input_distance_top": float(np.mean(dx[best])), "mean_input_distance_all": float(np.nanmean(dx)),
+               "mean_output_distance_top": float(np.mean(dy[best])), "median_output_distance_all": float(np.nanmedian(dy))}
+    return {"frame": frame, "table": table, "values": values, "context": context, "neuron": neuron, "rank": rank,
+            "best": best, "pre": pre, "dx": dx, "dy": dy, "neg": neg, "n_tok": n_tok, "name": record["name"],
+            "matrix": record["matrix"]}
+
+
+def _plot(axes, a: dict, letters: str) -> None:
+    frame, neuron, name = a["frame"], a["neuron"], a["name"]
+    token_table(axes[0], frame, f"({letters[0]}) {name}: top-{len(a['best'])} OI pairs, neuron {neuron}")
+    ax = axes[1]
+    output_histogram(ax, a["pre"], f"({letters[1]}) {a['matrix']} pre-activations: {a['neg']}/{a['n_tok']} pair "
+                     f"tokens < 0", color=PALETTE["other"])
+    for col, color, label in (("pre1", PALETTE["wasserstein"], "T1"), ("pre2", PALETTE["highlight"], "T2")):
+        for k, v in enumerate(frame[col]):
+            ax.axvline(v, color=color, lw=1.0, alpha=0.8, label=f"{label} tokens" if k == 0 else None)
+    ax.legend(loc="upper right", fontsize="x-small")
+    io_panel(axes[2], a["dx"], a["dy"], f"({letters[2]}) IO relationship, neuron {neuron}", highlight=a["best"])
+    axes[2].legend(loc="lower left", frameon=True)  # top pairs sit high: keep the legend off them
+
+
+def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str, layer: int,
+         select: dict, record: dict, scale: str, png: str, pdf: str, csv: str, markdown: str, claims: str,
+         gated_top: str | None = None, gated_md: str | None = None, gated_pairs_path: str | None = None,
+         gated_inputs: str | None = None, gated_outputs: str | None = None, gated_tokens: str | None = None,
+         gated_vocabulary: str | None = None, gated_select: dict | None = None,
+         gated_record: dict | None = None) -> None:
+    a = _analyse(top, md, pairs_path, inputs, outputs, tokens, vocabulary, layer, select, record)
+    g = _analyse(gated_top, gated_md, gated_pairs_path, gated_inputs, gated_outputs, gated_tokens, gated_vocabulary,
+                 layer, gated_select, gated_record) if gated_record else None
+    write_table(pd.concat([a["table"]] + ([g["table"]] if g else []), ignore_index=True), csv, markdown)
+
+    fig, axes = figure(2 if g else 1, 3, width=3.9, height=3.6)
+    _plot(axes[0], a, "abc")
+    if g:
+        _plot(axes[1], g, "def")
+    what = f"entangled neuron {a['neuron']} (MD rank {a['rank']}) of {record['name']} layer {layer} " \
+           f"{record['matrix']}-projection"
+    if g:
+        what += f" (a-c); neuron {g['neuron']} (MD rank {g['rank']}) of {gated_record['name']} gate projection (d-f)"
+    caption(fig, "NC-F3", f"{what} ({scale} scale)")
+    fig.tight_layout()
+    save_figure(fig, png, pdf)
+    write_claim_values(claims, "NC-F3", scale, a["values"],
+                       context={**a["context"], **({"gated_model": g["name"], "gated_matrix": g["matrix"],
+                                                    "gated_neuron": g["neuron"]} if g else {})},
+                       by_model={g["name"]: g["values"]} if g else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 pre-activations, and post-ReLU activations with the zeros removed; (c, d) the same for the GELU model;
 (e) perplexity of the unmodified GELU model, with the negative side of the top-p% WD neurons of every
 up-projection clamped, and with as many random neurons clamped (mean ± SEM over seeds); (f) the sweep
-over p. The table holds the sweep with the tests; the claim values go to claims 30 and 31.
+over p. With a gated-FFN model (role `gated`): (g, h) its top-WD gate neuron before and after the SiLU,
+(i) the clamp of negative gate pre-activations before the SiLU, its sweep in (f). The table holds the
+sweeps with the tests (column `model`); claims 30 and 31: the GELU model's values, the gated model's under
+`by_model`.
 """
 
 import numpy as np
@@ -74,10 +77,19 @@ COLUMNS = ("baseline_ppl", "top_ppl", "top_ppl_sem", "random_ppl_mean", "random_
            "z_across_seeds", "p_empirical")
 
 
+def _model_notes(r) -> str:
+    return (f"Model {r['model']} ({r['model_id']}) @ {r['revision']}; dataset {r['dataset']}. Neurons selected by "
+            f"WD on the **{r['wd_split']}** split (per layer, WD > percentile(WD, 100 − p) of its {r['matrix']} "
+            f"projection); perplexity on the **{r['split']}** split, {r['windows']} windows × {r['window_tokens']} "
+            f"tokens = {r['tokens']:,} tokens; {r['random_seeds']} random seeds (base seed {r['seed']}). "
+            f"Clamp, in every layer: {r['clamp']}.")
+
+
 def _markdown(table: pd.DataFrame) -> str:
-    """A readable copy of the sweep: the numbers that matter per p, the provenance once below."""
+    """A readable copy of the sweep, per model: the numbers that matter per p, the provenance below."""
     t = table
     view = pd.DataFrame({
+        "model": t["model"] + " (" + t["matrix"] + ")",
         "p %": t["percent"].map(lambda v: f"{v:g}"), "neurons/layer": t["neurons_per_layer"],
         "PPL unmodified": t["baseline_ppl"].map(lambda v: f"{v:.3f}"),
         "PPL top-p WD clamped": [f"{a:.3f} ± {b:.3f}" for a, b in zip(t["top_ppl"], t["top_ppl_sem"])],
@@ -90,24 +102,15 @@ def _markdown(table: pd.DataFrame) -> str:
         "max p over seeds": t["p_wilcoxon_max_over_seeds"].map(lambda v: f"{v:.2g}"),
         "p across seeds (t)": t["p_ttest_across_seeds"].map(lambda v: f"{v:.2g}"),
         "": t["significance"]})
-    r = t.iloc[0]
-    notes = (f"\n\nModel {r['model']} ({r['model_id']}) @ {r['revision']}; dataset {r['dataset']}. Neurons selected by "
-             f"WD on the **{r['wd_split']}** split (per layer, WD > percentile(WD, 100 − p)); perplexity on the "
-             f"**{r['split']}** split, {r['windows']} windows × {r['window_tokens']} tokens = {r['tokens']:,} tokens; "
-             f"{r['random_seeds']} random seeds (base seed {r['seed']}). Clamp: negative up-projection outputs of the "
-             f"selected neurons set to 0 before the activation (= ReLU after GELU), in every layer.\n"
+    models = "\n".join(_model_notes(r) for _, r in t.drop_duplicates("model").iterrows())
+    notes = (f"\n\n{models}\n"
              f"Test: {TEST}; effect size: matched-pairs rank-biserial r. ± = 1 SEM over windows (top, Δ top: paired) "
              f"or over seeds (random). *** p ≤ 1e-4, ** ≤ 1e-3, * ≤ 0.05. Every column, per row: the CSV.")
     return markdown_table(view) + notes + "\n"
 
 
-def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str, clamp: list, summaries: list,
-         relu: dict, gelu: dict, layer: int, percent: float, top: int, scale: str,
-         png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
-    test = ModeTest()
-    neurons = {"relu": _neuron(relu_stats, relu_outputs, relu, top, test),
-               "gelu": _neuron(gelu_stats, gelu_outputs, gelu, top, test)}
-
+def _sweep(clamp: list, summaries: list, dataset: str) -> tuple[list, dict]:
+    """Table rows and per-percent statistics of one model's clamp jobs."""
     rows, per = [], {}
     for path, spath in zip(clamp, summaries):
         s = read_json(spath)
@@ -123,26 +126,19 @@ def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str,
             per[p] = {**stats, "summary": s, "selection": sel, "window_nll": np.vstack([base, topc, rand])}
             counts = [sel["neurons_per_layer"][k] for k in sorted(sel["neurons_per_layer"], key=int)]
             rows.append({
-                "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": gelu["dataset"],
+                "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": dataset,
+                "matrix": s.get("matrix", "up"), "activation": s["activation"], "clamp": s["clamp"],
                 "split": s["split"], "wd_split": s["wd_split"], "windows": s["windows"],
                 "window_tokens": s["window_tokens"], "tokens": s["tokens"], "seed": s["seed"],
                 "random_seeds": s["random_seeds"], "percent": p,
                 "neurons_per_layer": "/".join(map(str, counts)), "neurons_total": sel["neurons_total"],
                 **{k: stats[k] for k in COLUMNS}, "significance": significance_stars(stats["p_wilcoxon"]),
                 "test": TEST})
-    table = pd.DataFrame(rows).sort_values("percent").reset_index(drop=True)
-    write_table(table, csv)
-    write_text(markdown, _markdown(table))
-    if percent not in per:
-        raise ValueError(f"headline percent {percent} is not among the clamp results {sorted(per)}")
-    h = per[percent]
-    s = h["summary"]
+    return rows, per
 
-    fig, axes = figure(2, 3, width=3.6, height=3.0)
-    _histograms(axes[0, :2], neurons["relu"], relu, "ab", layer)
-    _histograms(axes[1, :2], neurons["gelu"], gelu, "cd", layer)
 
-    ax = axes[0, 2]
+def _bars(ax, h: dict, percent: float, name: str, letter: str) -> None:
+    """Perplexity unmodified, top-p% WD clamped and random clamped (mean ± SEM), with the test's stars."""
     labels = ["unmodified", f"top {percent:g}% WD\nclamped", f"random {percent:g}%\nclamped"]
     heights = [h["baseline_ppl"], h["top_ppl"], h["random_ppl_mean"]]
     errors = [h["baseline_ppl_sem"], h["top_ppl_sem"], h["random_ppl_sem"]]
@@ -162,62 +158,122 @@ def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str,
         ax.text(i, max(0, lo) + 0.02 * span, f"{v:.2f}", ha="center", va="bottom", fontsize="small", color="white",
                 fontweight="bold")
     ax.set_xticks(range(3), labels, fontsize="small")
-    ax.set(ylabel=f"perplexity ({h['summary']['split']})", title=f"(e) clamp negatives, {gelu['name']}, every layer\n"
+    where = "gate before SiLU" if h["summary"].get("matrix") == "gate" else "every layer"
+    ax.set(ylabel=f"perplexity ({h['summary']['split']})", title=f"({letter}) clamp negatives, {name}, {where}\n"
            f"ratio of increases {h['ratio_of_increases']:.2f}")
     ax.legend(loc="upper left", fontsize="x-small")
 
+
+def _claim30(g: dict, r: dict, name: str) -> dict:
+    """Claim 30 values: `g` the smooth-activation model's neurons (GELU, or a gated FFN's gate), `r` the ReLU model's."""
+    return {"model": name, "gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
+            "gelu_negative_modes_pre": g["modes_pre"], "gelu_negative_modes_post": g["modes_post"],
+            "relu_neuron": r["neuron"], "relu_wd": r["wd"], "relu_frac_negative": r["frac_negative"],
+            "relu_negative_modes_pre": r["modes_pre"], "relu_post_nonzero_share": float(np.mean(r["post"] != 0)),
+            "gelu_share_multimodal_persisting": share(g["persist_flags"]),  # of the multimodal ones, redrawn
+            "top_neurons": g["top"], "gelu_top_multimodal_pre": g["multimodal_pre"],
+            "gelu_top_multimodal_post": g["multimodal_post"], "gelu_top_multimodal_persist": g["persist"],
+            "relu_top_multimodal_pre": r["multimodal_pre"], "activation": g["activation"]}
+
+
+def _claim31(h: dict, percent: float, name: str) -> dict:
+    return {"model": name, "percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
+            "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
+            "increase_top": h["increase_top"], "increase_random": h["increase_random"],
+            "ratio_of_increases": window_contrast(  # evaluation windows redrawn, paired across conditions
+                lambda ppl: ratio_of_increases(ppl, 0, 1, range(2, 2 + h["n_seeds"])), h["window_nll"]),
+            "ratio_of_increases_point": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
+            "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
+            "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
+            "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],
+            "n_seeds": h["n_seeds"], "neurons_total": h["selection"]["neurons_total"],
+            "matrix": h["summary"].get("matrix", "up"),
+            "paper_baseline_ppl": PAPER["baseline_ppl"], "paper_clamped_ppl": PAPER["top5_ppl"],
+            "paper_p_value": PAPER["p_value"]}
+
+
+def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str, clamp: list, summaries: list,
+         relu: dict, gelu: dict, layer: int, percent: float, top: int, scale: str,
+         png: str, pdf: str, csv: str, markdown: str, claims: str, gated: dict | None = None,
+         gated_stats: str | None = None, gated_outputs: str | None = None, gated_clamp: list | None = None,
+         gated_summaries: list | None = None) -> None:
+    test = ModeTest()
+    neurons = {"relu": _neuron(relu_stats, relu_outputs, relu, top, test),
+               "gelu": _neuron(gelu_stats, gelu_outputs, gelu, top, test)}
+    rows, per = _sweep(clamp, summaries, gelu["dataset"])
+    sweeps = {"gelu": per}
+    if gated:
+        neurons["gated"] = _neuron(gated_stats, gated_outputs, gated, top, test)
+        gated_rows, sweeps["gated"] = _sweep(gated_clamp, gated_summaries, gated["dataset"])
+        rows += gated_rows
+    table = pd.DataFrame(rows)
+    table["primary"] = table["model"] == gelu["name"]
+    table = table.sort_values(["primary", "percent"], ascending=[False, True]).reset_index(drop=True)
+    write_table(table, csv)
+    write_text(markdown, _markdown(table))
+    for role, sweep in sweeps.items():
+        if percent not in sweep:
+            raise ValueError(f"headline percent {percent} is not among the {role} model's clamp results {sorted(sweep)}")
+    h = per[percent]
+    s = h["summary"]
+
+    fig, axes = figure(3 if gated else 2, 3, width=3.6, height=3.0)
+    _histograms(axes[0, :2], neurons["relu"], relu, "ab", layer)
+    _histograms(axes[1, :2], neurons["gelu"], gelu, "cd", layer)
+    _bars(axes[0, 2], h, percent, gelu["name"], "e")
+    if gated:
+        _histograms(axes[2, :2], neurons["gated"], {**gated, "name": f"{gated['name']} gate"}, "gh", layer)
+        _bars(axes[2, 2], sweeps["gated"][percent], percent, gated["name"], "i")
+
     ax = axes[1, 2]
+    styles = [("gelu", gelu["name"], "o", "-")] + ([("gated", gated["name"], "^", "--")] if gated else [])
+    for role, name, marker, ls in styles:
+        sw = sweeps[role]
+        ps = sorted(sw)
+        ax.errorbar(ps, [sw[p]["increase_top"] for p in ps], yerr=[sw[p]["increase_top_sem"] for p in ps],
+                    marker=marker, ls=ls, color=PALETTE["wasserstein"], capsize=3,
+                    label=f"{name}: top-p% WD (± paired SEM over windows)")
+        ax.errorbar(ps, [sw[p]["increase_random"] for p in ps], yerr=[sw[p]["random_ppl_sem"] for p in ps],
+                    marker=marker, ls=ls, color=PALETTE["random"], capsize=3,
+                    label=f"{name}: random (mean ± SEM, {sw[percent]['n_seeds']} seeds)")
+        for p in ps:
+            ax.annotate(significance_stars(sw[p]["p_wilcoxon"]), (p, sw[p]["increase_top"] + sw[p]["increase_top_sem"]),
+                        textcoords="offset points", xytext=(0, 3), ha="center", va="bottom", fontsize="small")
     ps = sorted(per)
-    ax.errorbar(ps, [per[p]["increase_top"] for p in ps], yerr=[per[p]["increase_top_sem"] for p in ps], marker="o",
-                color=PALETTE["wasserstein"], capsize=3, label="top-p% WD (± paired SEM over windows)")
-    ax.errorbar(ps, [per[p]["increase_random"] for p in ps], yerr=[per[p]["random_ppl_sem"] for p in ps], marker="s",
-                color=PALETTE["random"], capsize=3, label=f"random (mean ± SEM, {h['n_seeds']} seeds)")
-    for p in ps:
-        ax.annotate(significance_stars(per[p]["p_wilcoxon"]), (p, per[p]["increase_top"] + per[p]["increase_top_sem"]),
-                    textcoords="offset points", xytext=(0, 3), ha="center", va="bottom", fontsize="small")
     ax.axhline(0, color="black", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xticks(ps, [f"{p:g}" for p in ps])
-    ax.set(xlabel="p (% of neurons per up-projection)", ylabel="Δ perplexity vs unmodified",
+    ax.set(xlabel="p (% of neurons per activation matrix)", ylabel="Δ perplexity vs unmodified",
            title="(f) sweep over p")
     ax.legend(loc="upper left", fontsize="x-small")
-    caption(fig, "NC-F4", f"Wasserstein neurons use the negative activation space ({scale} scale)")
+    models = f"ReLU {relu['name']}, GELU {gelu['name']}" + (f", gated {gated['name']} (gate, SiLU)" if gated else "")
+    caption(fig, "NC-F4", f"Wasserstein neurons use the negative activation space ({models}; {scale} scale)")
     fig.text(0.5, -0.02, f"WDs from the {s['wd_split']} split, perplexity on {s['windows']} {s['split']} windows × "
-             f"{s['window_tokens']} tokens. Error bars ±1 SEM: (e) over windows (delta method) for unmodified and "
-             f"top-p, over seeds for random; (f) paired over windows for top-p, over seeds for random. "
-             f"*** p ≤ 1e-4 ({TEST}).",
+             f"{s['window_tokens']} tokens. Error bars ±1 SEM: (e{', i' if gated else ''}) over windows (delta "
+             f"method) for unmodified and top-p, over seeds for random; (f) paired over windows for top-p, over seeds "
+             f"for random. *** p ≤ 1e-4 ({TEST})."
+             + (f" (g-i) the gated model's gate projection: pre-activations, SiLU(gate) (before the product with "
+                f"up), and the clamp of negative gate pre-activations before the SiLU." if gated else ""),
              ha="center", va="top", fontsize="x-small", wrap=True)
     fig.tight_layout()
     save_figure(fig, png, pdf)
 
-    g, r = neurons["gelu"], neurons["relu"]
+    by_model = None
+    if gated:
+        by_model = {gated["name"]: {30: _claim30(neurons["gated"], neurons["relu"], gated["name"]),
+                                    31: _claim31(sweeps["gated"][percent], percent, gated["name"])}}
     write_claim_values(claims, "NC-F4", scale, {
-        30: {"model": gelu["name"], "gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
-             "gelu_negative_modes_pre": g["modes_pre"], "gelu_negative_modes_post": g["modes_post"],
-             "relu_neuron": r["neuron"], "relu_wd": r["wd"], "relu_frac_negative": r["frac_negative"],
-             "relu_negative_modes_pre": r["modes_pre"], "relu_post_nonzero_share": float(np.mean(r["post"] != 0)),
-             "gelu_share_multimodal_persisting": share(g["persist_flags"]),  # of the multimodal ones, redrawn
-             "top_neurons": g["top"], "gelu_top_multimodal_pre": g["multimodal_pre"],
-             "gelu_top_multimodal_post": g["multimodal_post"], "gelu_top_multimodal_persist": g["persist"],
-             "relu_top_multimodal_pre": r["multimodal_pre"]},
-        31: {"model": gelu["name"], "percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
-             "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
-             "increase_top": h["increase_top"], "increase_random": h["increase_random"],
-             "ratio_of_increases": window_contrast(  # evaluation windows redrawn, paired across conditions
-                 lambda ppl: ratio_of_increases(ppl, 0, 1, range(2, 2 + h["n_seeds"])), h["window_nll"]),
-             "ratio_of_increases_point": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
-             "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
-             "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
-             "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],
-             "n_seeds": h["n_seeds"], "neurons_total": h["selection"]["neurons_total"],
-             "paper_baseline_ppl": PAPER["baseline_ppl"], "paper_clamped_ppl": PAPER["top5_ppl"],
-             "paper_p_value": PAPER["p_value"]},
+        30: _claim30(neurons["gelu"], neurons["relu"], gelu["name"]),
+        31: _claim31(h, percent, gelu["name"]),
     }, context={"gelu_model": gelu["model_id"], "gelu_revision": gelu["revision"], "relu_model": relu["model_id"],
                 "relu_revision": relu["revision"], "dataset": gelu["dataset"], "layer": layer,
-                "histogram_split": gelu["split"], "histogram_tokens": g["tokens"], "split": s["split"],
+                "histogram_split": gelu["split"], "histogram_tokens": neurons["gelu"]["tokens"], "split": s["split"],
                 "wd_split": s["wd_split"], "windows": s["windows"], "tokens": s["tokens"], "seed": s["seed"],
-                "neuron_rule": f"top-WD neuron of layer {layer}'s up-projection", "test": TEST,
-                "mode_test": str(test), "clamp": s["clamp"], "selection": s["selection"]})
+                "neuron_rule": f"top-WD neuron of layer {layer}'s activation matrix (up; gate for a gated FFN)",
+                "test": TEST, "mode_test": str(test), "clamp": s["clamp"], "selection": s["selection"],
+                **({"gated_model": gated["model_id"], "gated_revision": gated["revision"],
+                    "gated_clamp": sweeps["gated"][percent]["summary"]["clamp"]} if gated else {})},
+       by_model=by_model)
 
 
 if __name__ == "__main__":

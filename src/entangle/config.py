@@ -27,6 +27,11 @@ FFN_MATRICES = {"gpt_neox": ("up", "down"), "opt": ("up", "down"), "llama": ("up
                 "gpt2": ("up", "down")}
 
 
+def activation_matrix(family: str) -> str:
+    """The FFN matrix whose pre-activations the family's non-linearity acts on: `gate` if it has one, else `up`."""
+    return "gate" if "gate" in FFN_MATRICES[family] else "up"
+
+
 class ConfigError(ValueError):
     """The configuration is invalid; the message says which key and what is allowed."""
 
@@ -58,6 +63,11 @@ class ModelSpec:
         """Every FFN linear of a block (canonical names)."""
         return FFN_MATRICES[self.family]
 
+    @property
+    def activation_matrix(self) -> str:
+        """The matrix whose output the FFN activation acts on: `gate` for a gated FFN (SiLU(gate) * up), else `up`."""
+        return activation_matrix(self.family)
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -73,6 +83,11 @@ class Scale:
 
     def role(self, role: str) -> ModelSpec:
         return self.models[self.settings["roles"][role]]
+
+    def gated(self) -> ModelSpec | None:
+        """The gated-FFN model analysed beside the GELU model (optional role `gated`), or None."""
+        name = self.settings["roles"].get("gated")
+        return self.models[name] if name else None
 
     def dynamics_revisions(self) -> list[str]:
         """Checkpoints of the GELU model for training dynamics (WD-FA2), in step order."""

@@ -106,3 +106,15 @@ def test_trained_tokenizer_needs_some_trained_model():
         load_scale(mutated(["scales", "paper", "tokenizer"], {"source": "trained", "vocab_size": 512}), "paper")
     with pytest.raises(ConfigError, match="tokenizer.source = 'model' but some models are trained"):
         load_scale(mutated(["scales", "real", "tokenizer"], {"source": "model"}), "real")
+
+
+def test_gated_role_and_activation_matrix():
+    from entangle.config import activation_matrix
+    assert [activation_matrix(f) for f in ("gpt_neox", "opt", "gpt2", "llama")] == ["up", "up", "up", "gate"]
+    for scale, name in (("smoke", "llama"), ("mini", "llama"), ("real", "smollm2")):
+        spec = load_scale(RAW, scale).gated()
+        assert spec.name == name and spec.activation_matrix == "gate"
+        assert load_scale(RAW, scale).role("gelu").activation_matrix == "up"
+    raw = copy.deepcopy(RAW)
+    del raw["scales"]["smoke"]["roles"]["gated"]
+    assert load_scale(raw, "smoke").gated() is None

@@ -198,3 +198,26 @@ def test_summary_of_one_percent():
     assert s["n_seeds"] == 10 and s["windows"] == 64 and len(s["random_ppls"]) == 10
     assert s["p_wilcoxon"] < 1e-10 and s["p_wilcoxon_max_over_seeds"] < 1e-10 and s["ratio_of_increases"] > 5
     assert s["increase_top_sem"] == pytest.approx(increase_sem(top, base)) and s["increase_top_sem"] > 0
+
+
+def test_gate_clamp_before_silu_equals_silu_of_relu_gate_times_up(tokenizer, token_windows):
+    """A gated FFN (NC-F4 on the `gated` role): the down projection sees SiLU(max(gate, 0)) * up for selected neurons."""
+    net = tiny_model("llama", len(tokenizer))
+    n = arch.weight(net, 0, "gate").shape[0]
+    chosen = np.arange(0, n, 2)
+    with torch.no_grad():
+        gate, hg = _record(net, 0, "gate")
+        up, hu = _record(net, 0, "up")
+        net(input_ids=token_windows)
+        hg.remove(), hu.remove()
+        down_in = []
+        h = arch.mlp_matrix(net, 0, "down").register_forward_hook(lambda m, a, o: down_in.append(a[0].clone()))
+        with clamp_negative(net, {0: chosen}, matrix="gate"):
+            net(input_ids=token_windows)
+        h.remove()
+        assert not arch.mlp_matrix(net, 0, "gate")._forward_hooks
+    g = gate[0].clone()
+    g[..., chosen] = g[..., chosen].clamp(min=0)
+    expected = torch.nn.functional.silu(g) * up[0]
+    torch.testing.assert_close(down_in[0], expected, rtol=1e-6, atol=1e-6)
+    assert (gate[0][..., chosen] < 0).any()  # the clamp did something

@@ -34,8 +34,10 @@ def test_files_exist(results):
 
 def test_sweep_table(results):
     cfg = CONFIG["smoke"]["negative"]
-    t = pd.read_csv(results / "tables/NC-F4.csv")
+    table = pd.read_csv(results / "tables/NC-F4.csv")
+    t = table[table["model"] == "neox-m"]
     assert sorted(t["percent"]) == sorted({*map(float, cfg["percents"]), float(cfg["percent"])})
+    assert table["primary"].tolist() == [True] * len(t) + [False] * (len(table) - len(t))  # primary rows first
     for column in ("model", "model_id", "revision", "dataset", "split", "wd_split", "tokens", "seed"):
         assert t[column].notna().all()
     assert (t["split"] == "validation").all() and (t["wd_split"] == "test").all()
@@ -74,6 +76,24 @@ def test_claim_values(results):
     c30 = rec["claims"]["30"]
     assert c30["gelu_negative_modes_pre"] >= 0 and c30["relu_post_nonzero_share"] <= 1
     assert rec["context"]["split"] == "validation" and rec["context"]["wd_split"] == "test"
+
+
+def test_the_gated_model_clamps_its_gate_before_the_silu(results):
+    """roles.gated (smoke: the zoo's llama): negative gate pre-activations clamped at the headline percent."""
+    cfg = CONFIG["smoke"]["negative"]
+    t = pd.read_csv(results / "tables/NC-F4.csv")
+    g = t[t["model"] == "llama"]
+    assert g["percent"].tolist() == [float(cfg["percent"])] and (g["matrix"] == "gate").all()
+    assert (g["activation"] == "silu").all() and g["clamp"].str.contains("before the SiLU").all()
+    assert (t.loc[t["model"] == "neox-m", "matrix"] == "up").all()
+    summary = json.loads(next((results / "negative").glob("llama/*/validation/clamp.p5.json")).read_text())
+    assert summary["matrix"] == "gate" and summary["percents"]["5"]["neurons_total"] > 0
+    rec = json.loads((results / "claims/NC-F4.json").read_text())
+    gated = rec["by_model"]["llama"]
+    assert sorted(gated) == ["30", "31"] and gated["31"]["model"] == "llama" and gated["31"]["matrix"] == "gate"
+    assert gated["30"]["activation"] == "silu" and rec["claims"]["31"]["model"] == "neox-m"
+    assert gated["31"]["baseline_ppl"] != rec["claims"]["31"]["baseline_ppl"]
+    assert "llama" in (results / "tables/NC-F4.md").read_text()
 
 
 def test_paper_dag_runs_one_gpu_clamp_job_per_percent():

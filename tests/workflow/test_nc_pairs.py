@@ -56,27 +56,52 @@ def test_claim_records_carry_the_stored_criteria_statistics(nc_results):
                     assert rec.get(term) is not None, (claim, term)
 
 
+def _primary(t):
+    return t[t["model"] == "neox-m"]
+
+
 def test_tables(nc_results):
-    f2 = pd.read_csv(nc_results / "tables/NC-F2.csv")
+    f2 = _primary(pd.read_csv(nc_results / "tables/NC-F2.csv"))
     a = f2[f2["panel"] == "a"]
     assert len(a) == 4 and len(f2[f2["panel"] == "b"]) == 2
     diag = a[a["source_layer"] == a["evaluated_layer"]]
     np.testing.assert_allclose(diag["normalized"], 1.0)  # normalize: divide
-    f3 = pd.read_csv(nc_results / "tables/NC-F3.csv", keep_default_na=False)
+    f3 = _primary(pd.read_csv(nc_results / "tables/NC-F3.csv", keep_default_na=False))
     assert len(f3) == 10 and f3["rank"].tolist() == list(range(1, 11))
     assert f3["oi_ratio"].astype(float).is_monotonic_decreasing
     assert {"T1", "T2", "NT1", "NT2", "pre1", "pre2", "category1", "category2"} <= set(f3.columns)
-    f5 = pd.read_csv(nc_results / "tables/NC-F5.csv", keep_default_na=False)
+    f5 = _primary(pd.read_csv(nc_results / "tables/NC-F5.csv", keep_default_na=False))
     assert f5["neuron"].nunique() == 4 and len(f5) == 20
     assert f3["neuron"].iloc[0] not in set(f5["neuron"])
-    cats = pd.read_csv(nc_results / "tables/NC-F5.categories.csv")
+    cats = _primary(pd.read_csv(nc_results / "tables/NC-F5.categories.csv"))
     for _, g in cats[cats["category"].isin(["case variant pair", "function word", "number", "punctuation", "other"])].groupby("set"):
         assert g["share"].sum() == pytest.approx(1.0)
-    f6 = pd.read_csv(nc_results / "tables/NC-F6.csv")
+    f6 = _primary(pd.read_csv(nc_results / "tables/NC-F6.csv"))
     assert len(f6) == 8 and set(f5["neuron"]) <= set(f6["neuron"])
     for t in (f2, f3, f5, f6):
         for column in RECORD:
             assert t[column].notna().all(), column
+
+
+def test_the_gated_model_is_analysed_on_its_gate_projection(nc_results):
+    """roles.gated (smoke: the zoo's llama): its gate projection's rows in every table, its claims under by_model."""
+    expected = {"NC-F2": 6, "NC-F3": 10, "NC-F5": 20, "NC-F6": 8}  # as the GELU model's (3 layers, same settings)
+    for item, rows in expected.items():
+        t = pd.read_csv(nc_results / f"tables/{item}.csv", keep_default_na=False)
+        assert list(dict.fromkeys(t["model"])) == ["neox-m", "llama"], item  # primary first
+        g = t[t["model"] == "llama"]
+        assert len(g) == rows and set(g["matrix"]) == {"gate"} and set(t.loc[t["model"] == "neox-m", "matrix"]) == {"up"}
+        rec = json.loads((nc_results / f"claims/{item}.json").read_text())
+        assert sorted(rec["by_model"]["llama"]) == CLAIMS[item] and rec["context"]["gated_model"] == "llama"
+    cats = pd.read_csv(nc_results / "tables/NC-F5.categories.csv")
+    assert set(cats["model"]) == {"neox-m", "llama"}
+    spec = yaml.safe_load((REPO / "claims.yaml").read_text())["claims"]
+    for claim in (24, 25, 26, 27, 28):  # the same criteria can be judged on the gated model's values
+        rec = json.loads((nc_results / f"claims/{spec[claim]['source']}.json").read_text())["by_model"]["llama"]
+        for a, _, b in spec[claim]["criteria"]:
+            for term in (a, b):
+                if isinstance(term, str) and ":" not in term:
+                    assert term in rec[str(claim)], (claim, term)
 
 
 def _override(tmp_path, settings):

@@ -65,6 +65,16 @@ def test_claims_table_has_every_claim_with_a_fixed_verdict(smoke_results):
     assert ((lo <= v) & (v <= hi)).all()
 
 
+def test_the_gated_model_has_its_own_claim_rows(smoke_results):
+    """roles.gated (smoke: the zoo's llama, its gate projection): a non-primary row per claim it is analysed for."""
+    claims = pd.read_csv(smoke_results / "claims.csv", dtype=str, keep_default_na=False)
+    gated = claims[claims["primary"] == "false"]
+    assert {2, 3, 4, 24, 25, 26, 27, 28, 30, 31} <= set(gated.loc[gated["model"] == "llama", "claim"].astype(int))
+    first = claims.groupby("claim", sort=False)["primary"].first()
+    assert (first == "true").all()  # the primary (GELU) row first within a claim
+    assert set(claims.loc[claims["primary"] == "true"].query("claim in ['2', '31']")["model"]) == {"neox-m"}
+
+
 def test_report_notebooks_ran_without_tracebacks(smoke_results):
     import json
 
