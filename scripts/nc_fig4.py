@@ -61,7 +61,8 @@ def _histograms(axes, n: dict, record: dict, letters: str, layer: int) -> None:
         title = f"({letters[1]}) post-ReLU, zeros removed ({shown.size:,} of {post.size:,})"
     else:
         shown = post
-        title = f"({letters[1]}) post-{n['activation'].upper()}, modes<0: {n['modes_post']}"
+        shown_name = {"silu": "SiLU (before × up)"}.get(n["activation"], n["activation"].upper())
+        title = f"({letters[1]}) post-{shown_name}, modes<0: {n['modes_post']}"
     output_histogram(axes[1], shown, title, color=PALETTE["other"], xlabel="post-activation")
     if n["activation"] != "relu" and np.any(shown < 0):
         # the negative region is squeezed into (min GELU, 0): show it enlarged
