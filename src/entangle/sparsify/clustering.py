@@ -1,10 +1,29 @@
-"""Batched k-means in torch: all restarts advance together, one matmul per chunk of points.
+"""Batched k-means in torch for the Sparse Expansion router: all restarts advance together.
 
 Defaults follow the Sparse Expansion reference (cuML KMeans): n_init=100, max_iter=300, tol=1e-4 as a
-relative inertia decrease, seed 0. Init is greedy k-means++ (2 + log K candidates per step, as
-scikit-learn). For speed, when there are more than `sample_size` points the restarts run on a
-seeded random subsample, and the `n_refine` best of them (by inertia on the subsample) are refined
-by Lloyd on all points; `sample_size=None` runs every restart on all points.
+relative inertia decrease, seed 0. Fit of x [N, D] with K clusters:
+
+1. Restarts, on all points or a seeded random subsample (below). Greedy k-means++ seeds `n_init`
+   restarts at once (2 + ln K candidates per step, as scikit-learn), then Lloyd advances them
+   together until each one's inertia drops by less than `tol` (relative).
+2. Refinement (after a subsample). The `n_refine` best restarts continue Lloyd on all points.
+3. Swap search (`swap_rounds` > 0). The best solution tries swapping one centroid for a data point
+   drawn by D^2 sampling (the move of LocalSearch++, Lattanzi & Sohler 2019). Each round draws
+   `swap_trials` points and prices every (point, centroid) swap over all points; Lloyd settles the
+   `n_refine` cheapest swaps on the subsample, and the best of those on all points, which is kept if it
+   lowers the inertia. The search stops after two rounds without a gain. Lloyd never moves a centroid
+   across the data; a swap does, which is how the result can beat the best of the restarts.
+
+When N > `sample_size` the restarts run on a seeded random subsample of `sample_size` points (at
+the default 8192, 256 or more per cluster for K <= 32); `sample_size=None` or N <= sample_size: on all
+points. The subsample makes the restarts cheap, and steps 2 and 3 recover the quality on all points.
+Smaller subsamples (tens of points per cluster) lose the best basins on some data, which no later step
+finds again. benchmarks/bench_router.py compares speed and inertia with scikit-learn's KMeans.
+
+Every step is exact (no approximation): the returned inertia is that of the returned centroids over all
+points. Empty clusters keep their centroid. Distances are ||x||^2 - 2 x.c + ||c||^2 in fp32 on centred
+points (x minus its mean, added back to the centroids), inertia sums in fp64. Seeded: the same input,
+seed and settings give the same result on a given device and thread count.
 """
 
 from __future__ import annotations
@@ -14,7 +33,7 @@ import math
 import torch
 from torch import Tensor
 
-_CHUNK_ELEMENTS = 1 << 25  # distance-matrix entries per chunk (128 MB in fp32)
+_CHUNK_ELEMENTS = 1 << 20  # distance-matrix entries per chunk (4 MB in fp32: stays in cache)
 
 
 def kmeans(
@@ -24,15 +43,27 @@ def kmeans(
     max_iter: int = 300,
     tol: float = 1e-4,
     seed: int = 0,
-    sample_size: int | None = 65536,
+    sample_size: int | None = 8192,
     n_refine: int = 4,
+    swap_rounds: int = 10,
+    swap_trials: int = 16,
 ) -> tuple[Tensor, float]:
-    """Fit k-means to `x` [N, D]. Returns (centroids [K, D] fp32, inertia = sum of squared distances)."""
+    """Fit k-means to `x` [N, D]. Returns (centroids [K, D] fp32, inertia = sum of squared distances).
+
+    `sample_size=None` runs every restart on all points; `swap_rounds=0` skips the swap search.
+    """
     if x.dim() != 2:
         raise ValueError(f"kmeans needs a 2-D [N, D] input, got shape {tuple(x.shape)}")
     if not 1 <= num_clusters <= x.shape[0]:
         raise ValueError(f"num_clusters must be in [1, {x.shape[0]}] (the number of points), got {num_clusters}")
+    if n_init < 1 or n_refine < 1 or max_iter < 0 or swap_rounds < 0 or swap_trials < 1:
+        raise ValueError(f"need n_init, n_refine, swap_trials >= 1 and max_iter, swap_rounds >= 0; got n_init={n_init}, "
+                         f"n_refine={n_refine}, swap_trials={swap_trials}, max_iter={max_iter}, swap_rounds={swap_rounds}")
     x = x.float()
+    if not torch.isfinite(x).all():
+        raise ValueError("kmeans input has NaN or infinite values: drop or fix those points (e.g. tokens that overflowed)")
+    mean = x.mean(0)
+    x = x - mean
     gen = torch.Generator(device=x.device).manual_seed(seed)
     sample = x
     if sample_size is not None and x.shape[0] > sample_size:
@@ -42,12 +73,17 @@ def kmeans(
         best = torch.argsort(inertia)[:n_refine]  # ranked by their inertia on the subsample
         centroids, inertia = _lloyd(x, centroids[best], max_iter, tol)
     best = int(torch.argmin(inertia))
-    return centroids[best], float(inertia[best])
+    centroids, inertia = centroids[best], inertia[best]
+    if swap_rounds and num_clusters > 1:
+        centroids, inertia = _swap_search(x, sample, centroids, inertia, swap_rounds, swap_trials, n_refine, gen, max_iter, tol)
+    return centroids + mean, float(inertia)
 
 
 def nearest_centroid(x: Tensor, centroids: Tensor) -> Tensor:
-    """Index of the nearest centroid [K, D] for each point of x [N, D] (int64 [N])."""
-    return _assign(x.float(), centroids.float().unsqueeze(0))[0][0]
+    """Index of the nearest centroid [K, D] for each point of x [N, D] (int64 [N]; ties: the lowest index)."""
+    x, centroids = x.float(), centroids.float()
+    chunk = max(1, _CHUNK_ELEMENTS // centroids.shape[0])
+    return torch.cat([_sq_dist_terms(x[s : s + chunk], centroids).argmin(0) for s in range(0, x.shape[0], chunk)])
 
 
 def _sq_dist_terms(x: Tensor, c: Tensor) -> Tensor:
@@ -55,42 +91,53 @@ def _sq_dist_terms(x: Tensor, c: Tensor) -> Tensor:
     return torch.addmm(c.pow(2).sum(1, keepdim=True), c, x.t(), alpha=-2)
 
 
-def _assign(x: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Assignment step for R centroid sets [R, K, D].
+def _sq_dists(x: Tensor, x_sq: Tensor, c: Tensor) -> Tensor:
+    """Squared distances [m, n] between centroids c [m, D] and points x [n, D] with norms x_sq [n]."""
+    return _sq_dist_terms(x, c).add_(x_sq).clamp_min_(0)
 
-    Returns labels [R, N], per-cluster sums [R, K, D] and counts [R, K], inertia [R] (fp64).
+
+def _assign(x1: Tensor, x_sq: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Assignment step for R centroid sets [R, K, D] over points x1 = [x, 1] [N, D + 1] with norms x_sq [N].
+
+    Returns per-cluster sums [R, K, D] and counts [R, K], and inertia [R] (fp64). A point equally near
+    two centroids goes to the lower index.
     """
     R, K, D = centroids.shape
-    flat = centroids.transpose(0, 1).reshape(K * R, D)  # cluster-major: one min over K contiguous slabs
-    labels = torch.empty(R, x.shape[0], dtype=torch.long, device=x.device)
-    sums = torch.zeros(R * K, D, dtype=torch.float32, device=x.device)
-    counts = torch.zeros(R * K, dtype=torch.float32, device=x.device)
-    inertia = torch.zeros(R, dtype=torch.float64, device=x.device)
+    flat = centroids.transpose(0, 1).reshape(K * R, D)  # cluster-major: the min over K runs over slabs
+    terms = torch.cat([flat * -2, flat.pow(2).sum(1, keepdim=True)], 1)  # x1 @ terms^T = ||c||^2 - 2 x.c
+    sums_t = torch.zeros(D + 1, K * R, dtype=torch.float32, device=x1.device)  # last row: counts
+    inertia = torch.zeros(R, dtype=torch.float64, device=x1.device)
     chunk = max(1, _CHUNK_ELEMENTS // (K * R))
-    offsets = torch.arange(R, device=x.device).unsqueeze(1) * K
-    for s in range(0, x.shape[0], chunk):
-        xc = x[s : s + chunk]
-        dist, lab = _sq_dist_terms(xc, flat).view(K, R, -1).min(0)
-        labels[:, s : s + chunk] = lab
-        inertia += dist.add_(xc.pow(2).sum(1)).clamp_min_(0).sum(1).double()
-        onehot = torch.zeros(R * K, xc.shape[0], dtype=torch.float32, device=x.device)
-        onehot.scatter_(0, (lab + offsets), 1.0)
-        sums += onehot @ xc
-        counts += onehot.sum(1)
-    return labels, sums.view(R, K, D), counts.view(R, K), inertia
+    buffer = torch.empty(K * R * min(chunk, x1.shape[0]), dtype=torch.float32, device=x1.device)  # reused
+    for s in range(0, x1.shape[0], chunk):
+        xc = x1[s : s + chunk]
+        n = xc.shape[0]
+        dist = torch.mm(terms, xc.t(), out=buffer[: K * R * n].view(K * R, n)).view(K, R, n)
+        nearest = dist.amin(0)  # [R, n]; amin and eq_ are far faster than min/argmin with indices
+        onehot = dist.eq_(nearest)  # in place: 1.0 at each point's nearest centroid(s)
+        part = xc.t() @ onehot.view(K * R, n).t()  # [D + 1, K * R]; this layout is fast for small D
+        if part[-1].sum() != R * n:  # ties counted twice: keep the first
+            onehot.mul_(onehot.cumsum(0).eq_(1))
+            part = xc.t() @ onehot.view(K * R, n).t()
+        sums_t += part
+        inertia += nearest.add_(x_sq[s : s + chunk]).clamp_min_(0).sum(1, dtype=torch.float64)
+    sums = sums_t.t()
+    return sums[:, :D].reshape(K, R, D).transpose(0, 1), sums[:, D].reshape(K, R).t(), inertia
 
 
 def _lloyd(x: Tensor, centroids: Tensor, max_iter: int, tol: float) -> tuple[Tensor, Tensor]:
-    """Lloyd iterations on R restarts [R, K, D] until each one's inertia drops by < tol (relative).
+    """Lloyd iterations on R restarts [R, K, D] until each one's inertia drops by <= tol (relative).
 
     Returns the final centroids [R, K, D] and their exact inertia [R]. Empty clusters keep their centroid.
     """
+    x_sq = x.pow(2).sum(1)
+    x1 = torch.cat([x, x.new_ones(x.shape[0], 1)], 1)
     centroids = centroids.clone()
     R = centroids.shape[0]
     inertia = torch.full((R,), math.inf, dtype=torch.float64, device=x.device)
     active = torch.arange(R, device=x.device)
     for _ in range(max_iter + 1):
-        _, sums, counts, cur = _assign(x, centroids[active])
+        sums, counts, cur = _assign(x1, x_sq, centroids[active])
         done = (inertia[active] - cur) <= tol * cur
         inertia[active] = cur
         step = ~done
@@ -101,7 +148,7 @@ def _lloyd(x: Tensor, centroids: Tensor, max_iter: int, tol: float) -> tuple[Ten
         if active.numel() == 0:
             break
     if active.numel():  # max_iter reached: report the inertia of the last update
-        inertia[active] = _assign(x, centroids[active])[3]
+        inertia[active] = _assign(x1, x_sq, centroids[active])[2]
     return centroids, inertia
 
 
@@ -109,18 +156,54 @@ def _kmeans_plusplus(x: Tensor, num_clusters: int, n_init: int, gen: torch.Gener
     """Greedy k-means++ seeding for n_init restarts at once -> [n_init, K, D]."""
     N, D = x.shape
     trials = 2 + int(math.log(num_clusters))
-    sq_norm = x.pow(2).sum(1)
+    x_sq = x.pow(2).sum(1)
     centers = torch.empty(n_init, num_clusters, D, dtype=x.dtype, device=x.device)
     first = torch.randint(N, (n_init,), generator=gen, device=x.device)
     centers[:, 0] = x[first]
-    closest = _sq_dist_terms(x, x[first]).add_(sq_norm).clamp_min_(0)  # [R, N]
+    closest = _sq_dists(x, x_sq, x[first])  # [R, N]
     rows = torch.arange(n_init, device=x.device)
     for k in range(1, num_clusters):
         weights = closest + (closest.sum(1, keepdim=True) == 0)  # all points covered: draw uniformly
         cand = torch.multinomial(weights, trials, replacement=True, generator=gen)  # [R, T]
-        dist = _sq_dist_terms(x, x[cand.reshape(-1)]).add_(sq_norm).clamp_min_(0).view(n_init, trials, N)
+        dist = _sq_dists(x, x_sq, x[cand.reshape(-1)]).view(n_init, trials, N)
         torch.minimum(dist, closest.unsqueeze(1), out=dist)
         best = dist.sum(2).argmin(1)
         closest = dist[rows, best]
         centers[:, k] = x[cand[rows, best]]
     return centers
+
+
+def _swap_search(x: Tensor, sample: Tensor, centroids: Tensor, inertia: Tensor, rounds: int, trials: int,
+                 n_try: int, gen: torch.Generator, max_iter: int, tol: float) -> tuple[Tensor, Tensor]:
+    """Swap local search on one solution [K, D] over all points x [N, D] (module docstring, step 3)."""
+    K = centroids.shape[0]
+    x_sq = x.pow(2).sum(1)
+    failures = 0
+    for _ in range(rounds):
+        dist = _sq_dists(x, x_sq, centroids)  # [K, N]
+        d1, label = dist.min(0)
+        d2 = dist.scatter_(0, label.unsqueeze(0), math.inf).amin(0)  # second nearest
+        if float(d1.sum()) == 0:
+            break
+        cand = torch.multinomial(d1, trials, replacement=True, generator=gen)  # [T]
+        dp = _sq_dists(x, x_sq, x[cand])  # [T, N]
+        with_p = torch.minimum(dp, d1)  # every centroid kept, the candidate added
+        # swapping out centroid j moves its points to min(second nearest, candidate)
+        loss = torch.minimum(dp, d2).sub_(with_p)
+        members = torch.zeros(x.shape[0], K, device=x.device).scatter_(1, label.unsqueeze(1), 1.0)
+        cost = (loss @ members).double() + with_p.sum(1, dtype=torch.float64).unsqueeze(1)  # [T, K], a ranking only
+        picks = torch.argsort(cost.view(-1))[:n_try]
+        proposals = centroids.unsqueeze(0).repeat(picks.numel(), 1, 1)
+        proposals[torch.arange(picks.numel(), device=x.device), picks % K] = x[cand[picks // K]]
+        if sample is not x:  # settle the proposals on the subsample, the best of them on all points
+            proposals, found = _lloyd(sample, proposals, max_iter, tol)
+            proposals = proposals[torch.argmin(found)].unsqueeze(0)
+        proposals, found = _lloyd(x, proposals, max_iter, tol)
+        best = int(torch.argmin(found))
+        if found[best] < inertia * (1 - 1e-9):
+            centroids, inertia, failures = proposals[best], found[best], 0
+        else:
+            failures += 1
+            if failures == 2:
+                break
+    return centroids, inertia
