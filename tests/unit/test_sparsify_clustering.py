@@ -6,7 +6,7 @@ import torch
 from sklearn.cluster import KMeans
 
 from entangle.sparsify import kmeans
-from entangle.sparsify.clustering import _assign, _lloyd, nearest_centroid
+from entangle.sparsify.clustering import _assign, _lloyd, _points, nearest_centroid
 
 
 def mixture(n, d, k, seed=0, spread=4.0, df=None):
@@ -18,6 +18,11 @@ def mixture(n, d, k, seed=0, spread=4.0, df=None):
     if df is not None:
         noise /= np.sqrt(g.chisquare(df, (n, 1)) / df)
     return torch.from_numpy((centers[which] + noise).astype(np.float32)), torch.from_numpy(which)
+
+
+def assign(x, centroids, weight=None):
+    """_assign on points x [N, D] (optionally weighted) -> sums [R, K, D], total weights [R, K], inertia [R]."""
+    return _assign(_points(x, weight), centroids)
 
 
 def exact_inertia(x, centroids):
@@ -80,15 +85,45 @@ def test_duplicate_points_and_k_equals_n():
     assert inertia == 0
 
 
+@pytest.mark.parametrize("d", [3, 20])  # both layouts of the sums product
+def test_assign_matches_brute_force(d):
+    x, _ = mixture(1000, d, 5, seed=d)
+    centroids = torch.randn(3, 6, d, generator=torch.Generator().manual_seed(d)) * 4  # 3 restarts of 6 clusters
+    sums, counts, inertia = assign(x, centroids)
+    for r in range(3):
+        dist = torch.cdist(x.double(), centroids[r].double()).pow(2)
+        nearest_two = dist.topk(2, 1, largest=False).values
+        assert (nearest_two[:, 1] - nearest_two[:, 0]).min() > 1e-3  # no near-ties, which fp32 cannot resolve
+        labels = dist.argmin(1)
+        assert counts[r].tolist() == torch.bincount(labels, minlength=6).float().tolist()
+        expected = torch.zeros(6, d, dtype=torch.float64).index_add_(0, labels, x.double())
+        torch.testing.assert_close(sums[r].double(), expected, rtol=1e-5, atol=1e-3)
+        assert inertia[r].item() == pytest.approx(dist.min(1).values.sum().item(), rel=1e-5)
+
+
+def test_integer_weights_equal_repeated_points():
+    """The weighted assignment and Lloyd (used on the coreset) treat weight w as w copies of a point."""
+    x, _ = mixture(300, 5, 4, seed=7)
+    weight = torch.randint(1, 4, (300,)).float()
+    repeated = x.repeat_interleave(weight.long(), 0)
+    centroids = torch.randn(2, 4, 5) * 3
+    for got, expected in zip(assign(x, centroids, weight), assign(repeated, centroids)):
+        torch.testing.assert_close(got.double(), expected.double(), rtol=1e-5, atol=1e-3)
+    fitted, inertia = _lloyd(_points(x, weight), centroids, 50, 0.0)
+    fitted_rep, inertia_rep = _lloyd(_points(repeated), centroids, 50, 0.0)
+    torch.testing.assert_close(fitted, fitted_rep, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(inertia, inertia_rep, rtol=1e-5, atol=0)
+
+
 def test_assign_breaks_ties_to_the_lower_index():
     """Two identical centroids: the first takes the points, the second is empty (and kept by Lloyd)."""
     x = torch.tensor([[0.0], [1.0], [10.0], [11.0]])
     centroids = torch.tensor([[[0.5], [0.5], [10.5]]])
-    sums, counts, inertia = _assign(torch.cat([x, torch.ones(4, 1)], 1), x.pow(2).sum(1), centroids)
+    sums, counts, inertia = assign(x, centroids)
     assert counts.tolist() == [[2.0, 0.0, 2.0]]
     assert sums[0, :, 0].tolist() == [1.0, 0.0, 21.0]
     assert inertia.item() == pytest.approx(1.0)
-    fitted, _ = _lloyd(x, centroids, max_iter=10, tol=1e-4)
+    fitted, _ = _lloyd(_points(x), centroids, max_iter=10, tol=1e-4)
     assert fitted[0, 1, 0].item() == 0.5  # empty cluster keeps its centroid
     assert nearest_centroid(x, centroids[0]).tolist() == [0, 0, 2, 2]
 

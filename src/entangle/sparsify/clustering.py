@@ -29,11 +29,38 @@ seed and settings give the same result on a given device and thread count.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 _CHUNK_ELEMENTS = 1 << 20  # distance-matrix entries per chunk (4 MB in fp32: stays in cache)
+
+
+class _Points(NamedTuple):
+    """Points prepared once for every assignment step over them.
+
+    x [N, D] centred points, sq [N] their squared norms, weight [N] or None (all 1), dist_rows [N, D + 2]
+    = [x, 1, 1] (dotted with [-2 c, ||c||^2, 0] it gives ||c||^2 - 2 x.c), sum_rows [N, D + 2] =
+    [w x, w, 1] (a one-hot product sums the cluster's weighted points, weights and count).
+    """
+
+    x: Tensor
+    sq: Tensor
+    weight: Tensor | None
+    dist_rows: Tensor
+    sum_rows: Tensor
+
+
+def _points(x: Tensor, weight: Tensor | None = None) -> _Points:
+    ones = x.new_ones(x.shape[0], 1)
+    dist_rows = torch.cat([x, ones, ones], 1)
+    sum_rows = dist_rows if weight is None else torch.cat([x * weight[:, None], weight[:, None], ones], 1)
+    return _Points(x, _sq_norms(x), weight, dist_rows, sum_rows)
+
+
+def _sq_norms(x: Tensor) -> Tensor:
+    return x.pow(2).sum(1)
 
 
 def kmeans(
@@ -63,19 +90,21 @@ def kmeans(
     if not torch.isfinite(x).all():
         raise ValueError("kmeans input has NaN or infinite values: drop or fix those points (e.g. tokens that overflowed)")
     mean = x.mean(0)
-    x = x - mean
     gen = torch.Generator(device=x.device).manual_seed(seed)
-    sample = x
+    full = _points(x - mean)
+    sample = full
     if sample_size is not None and x.shape[0] > sample_size:
-        sample = x[torch.randperm(x.shape[0], generator=gen, device=x.device)[:sample_size]]
-    centroids, inertia = _lloyd(sample, _kmeans_plusplus(sample, num_clusters, n_init, gen), max_iter, tol)
-    if sample is not x:
-        best = torch.argsort(inertia)[:n_refine]  # ranked by their inertia on the subsample
-        centroids, inertia = _lloyd(x, centroids[best], max_iter, tol)
+        sample = _points(*_coreset(full, sample_size, gen))
+    seeds = _kmeans_plusplus(sample, num_clusters, n_init, gen)
+    centroids, inertia = _lloyd(sample, seeds, max_iter, tol)
+    if sample is not full:
+        best = torch.argsort(inertia)[:n_refine]  # ranked by their (weighted) inertia on the coreset
+        centroids, inertia = _lloyd(full, centroids[best], max_iter, tol)
     best = int(torch.argmin(inertia))
     centroids, inertia = centroids[best], inertia[best]
     if swap_rounds and num_clusters > 1:
-        centroids, inertia = _swap_search(x, sample, centroids, inertia, swap_rounds, swap_trials, n_refine, gen, max_iter, tol)
+        centroids, inertia = _swap_search(full, sample, centroids, inertia, swap_rounds, swap_trials, n_refine, gen,
+                                          max_iter, tol)
     return centroids + mean, float(inertia)
 
 
@@ -88,7 +117,7 @@ def nearest_centroid(x: Tensor, centroids: Tensor) -> Tensor:
 
 def _sq_dist_terms(x: Tensor, c: Tensor) -> Tensor:
     """||c||^2 - 2 x.c for x [n, D], c [m, D] -> [m, n] (adding ||x||^2 gives squared distances)."""
-    return torch.addmm(c.pow(2).sum(1, keepdim=True), c, x.t(), alpha=-2)
+    return torch.addmm(_sq_norms(c).unsqueeze(1), c, x.t(), alpha=-2)
 
 
 def _sq_dists(x: Tensor, x_sq: Tensor, c: Tensor) -> Tensor:
@@ -96,109 +125,128 @@ def _sq_dists(x: Tensor, x_sq: Tensor, c: Tensor) -> Tensor:
     return _sq_dist_terms(x, c).add_(x_sq).clamp_min_(0)
 
 
-def _assign(x1: Tensor, x_sq: Tensor, centroids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Assignment step for R centroid sets [R, K, D] over points x1 = [x, 1] [N, D + 1] with norms x_sq [N].
+def _assign(points: _Points, centroids: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Assignment step for R centroid sets [R, K, D] over the points.
 
-    Returns per-cluster sums [R, K, D] and counts [R, K], and inertia [R] (fp64). A point equally near
-    two centroids goes to the lower index.
+    Returns weighted sums [R, K, D], total weights [R, K] (counts if unweighted) and weighted inertia
+    [R] (fp64). A point equally near two centroids goes to the lower index.
     """
     R, K, D = centroids.shape
     flat = centroids.transpose(0, 1).reshape(K * R, D)  # cluster-major: the min over K runs over slabs
-    terms = torch.cat([flat * -2, flat.pow(2).sum(1, keepdim=True)], 1)  # x1 @ terms^T = ||c||^2 - 2 x.c
-    sums_t = torch.zeros(D + 1, K * R, dtype=torch.float32, device=x1.device)  # last row: counts
-    inertia = torch.zeros(R, dtype=torch.float64, device=x1.device)
+    terms = torch.cat([flat * -2, _sq_norms(flat).unsqueeze(1), flat.new_zeros(K * R, 1)], 1)
+    transposed = D < 16  # rows^T onehot^T is the faster product for few dimensions, onehot rows for many
+    sums = torch.zeros((D + 2, K * R) if transposed else (K * R, D + 2), dtype=torch.float32, device=flat.device)
+    inertia = torch.zeros(R, dtype=torch.float64, device=flat.device)
+    N = points.x.shape[0]
     chunk = max(1, _CHUNK_ELEMENTS // (K * R))
-    buffer = torch.empty(K * R * min(chunk, x1.shape[0]), dtype=torch.float32, device=x1.device)  # reused
-    for s in range(0, x1.shape[0], chunk):
-        xc = x1[s : s + chunk]
-        n = xc.shape[0]
-        dist = torch.mm(terms, xc.t(), out=buffer[: K * R * n].view(K * R, n)).view(K, R, n)
+    buffer = torch.empty(K * R * min(chunk, N), dtype=torch.float32, device=flat.device)  # reused
+    for s in range(0, N, chunk):
+        rows = points.sum_rows[s : s + chunk]
+        n = rows.shape[0]
+        dist = torch.mm(terms, points.dist_rows[s : s + chunk].t(), out=buffer[: K * R * n].view(K * R, n))
+        dist = dist.view(K, R, n)
         nearest = dist.amin(0)  # [R, n]; amin and eq_ are far faster than min/argmin with indices
         onehot = dist.eq_(nearest)  # in place: 1.0 at each point's nearest centroid(s)
-        part = xc.t() @ onehot.view(K * R, n).t()  # [D + 1, K * R]; this layout is fast for small D
-        if part[-1].sum() != R * n:  # ties counted twice: keep the first
+        part = _cluster_sums(onehot.view(K * R, n), rows, transposed)  # the last column: counts
+        if (part[-1] if transposed else part[:, -1]).sum() != R * n:  # ties counted twice: keep the first
             onehot.mul_(onehot.cumsum(0).eq_(1))
-            part = xc.t() @ onehot.view(K * R, n).t()
-        sums_t += part
-        inertia += nearest.add_(x_sq[s : s + chunk]).clamp_min_(0).sum(1, dtype=torch.float64)
-    sums = sums_t.t()
+            part = _cluster_sums(onehot.view(K * R, n), rows, transposed)
+        sums += part
+        nearest.add_(points.sq[s : s + chunk]).clamp_min_(0)
+        if points.weight is not None:
+            nearest.mul_(points.weight[s : s + chunk])
+        inertia += nearest.sum(1, dtype=torch.float64)
+    if transposed:
+        sums = sums.t()
     return sums[:, :D].reshape(K, R, D).transpose(0, 1), sums[:, D].reshape(K, R).t(), inertia
 
 
-def _lloyd(x: Tensor, centroids: Tensor, max_iter: int, tol: float) -> tuple[Tensor, Tensor]:
+def _cluster_sums(onehot: Tensor, rows: Tensor, transposed: bool) -> Tensor:
+    """onehot [m, n] @ rows [n, c] -> [m, c], or its transpose [c, m] if `transposed`."""
+    return rows.t() @ onehot.t() if transposed else onehot @ rows
+
+
+def _lloyd(points: _Points, centroids: Tensor, max_iter: int, tol: float) -> tuple[Tensor, Tensor]:
     """Lloyd iterations on R restarts [R, K, D] until each one's inertia drops by <= tol (relative).
 
-    Returns the final centroids [R, K, D] and their exact inertia [R]. Empty clusters keep their centroid.
+    Returns the final centroids [R, K, D] and their exact (weighted) inertia [R]. Empty clusters keep
+    their centroid.
     """
-    x_sq = x.pow(2).sum(1)
-    x1 = torch.cat([x, x.new_ones(x.shape[0], 1)], 1)
     centroids = centroids.clone()
     R = centroids.shape[0]
-    inertia = torch.full((R,), math.inf, dtype=torch.float64, device=x.device)
-    active = torch.arange(R, device=x.device)
+    inertia = torch.full((R,), math.inf, dtype=torch.float64, device=centroids.device)
+    active = torch.arange(R, device=centroids.device)
     for _ in range(max_iter + 1):
-        sums, counts, cur = _assign(x1, x_sq, centroids[active])
+        sums, total, cur = _assign(points, centroids[active])
         done = (inertia[active] - cur) <= tol * cur
         inertia[active] = cur
         step = ~done
         c = centroids[active]
-        new = torch.where(counts.unsqueeze(-1) > 0, sums / counts.clamp_min(1).unsqueeze(-1), c)
+        new = torch.where(total.unsqueeze(-1) > 0, sums / total.clamp_min(1e-30).unsqueeze(-1), c)
         centroids[active[step]] = new[step]
         active = active[step]
         if active.numel() == 0:
             break
     if active.numel():  # max_iter reached: report the inertia of the last update
-        inertia[active] = _assign(x1, x_sq, centroids[active])[2]
+        inertia[active] = _assign(points, centroids[active])[2]
     return centroids, inertia
 
 
-def _kmeans_plusplus(x: Tensor, num_clusters: int, n_init: int, gen: torch.Generator) -> Tensor:
-    """Greedy k-means++ seeding for n_init restarts at once -> [n_init, K, D]."""
+def _kmeans_plusplus(points: _Points, num_clusters: int, n_init: int, gen: torch.Generator) -> Tensor:
+    """Greedy k-means++ seeding (weighted if the points are) for n_init restarts at once -> [n_init, K, D]."""
+    x, w = points.x, points.weight
     N, D = x.shape
     trials = 2 + int(math.log(num_clusters))
-    x_sq = x.pow(2).sum(1)
     centers = torch.empty(n_init, num_clusters, D, dtype=x.dtype, device=x.device)
-    first = torch.randint(N, (n_init,), generator=gen, device=x.device)
+    if w is None:
+        first = torch.randint(N, (n_init,), generator=gen, device=x.device)
+    else:
+        first = torch.multinomial(w, n_init, replacement=True, generator=gen)
     centers[:, 0] = x[first]
-    closest = _sq_dists(x, x_sq, x[first])  # [R, N]
+    closest = _sq_dists(x, points.sq, x[first])  # [R, N]
     rows = torch.arange(n_init, device=x.device)
     for k in range(1, num_clusters):
-        weights = closest + (closest.sum(1, keepdim=True) == 0)  # all points covered: draw uniformly
-        cand = torch.multinomial(weights, trials, replacement=True, generator=gen)  # [R, T]
-        dist = _sq_dists(x, x_sq, x[cand.reshape(-1)]).view(n_init, trials, N)
+        potential = closest if w is None else closest * w
+        potential = potential + (potential.sum(1, keepdim=True) == 0)  # all points covered: draw uniformly
+        cand = torch.multinomial(potential, trials, replacement=True, generator=gen)  # [R, T]
+        dist = _sq_dists(x, points.sq, x[cand.reshape(-1)]).view(n_init, trials, N)
         torch.minimum(dist, closest.unsqueeze(1), out=dist)
-        best = dist.sum(2).argmin(1)
+        best = (dist.sum(2) if w is None else dist @ w).argmin(1)
         closest = dist[rows, best]
         centers[:, k] = x[cand[rows, best]]
     return centers
 
 
-def _swap_search(x: Tensor, sample: Tensor, centroids: Tensor, inertia: Tensor, rounds: int, trials: int,
+def _coreset(points: _Points, size: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Lightweight coreset of centred points: `size` points [size, D] and their weights [size].
+
+    Bachem, Lucic & Krause (KDD 2018): draw with replacement with q = 1/(2N) + ||x||^2 / (2 sum ||x||^2),
+    weight 1 / (size q). Far points, which weigh most in the inertia, are drawn more often and weigh less,
+    so the weighted inertia tracks the full one for every centroid set, heavy tails included.
+    """
+    N = points.x.shape[0]
+    sq = points.sq.double()
+    q = 0.5 / N + 0.5 * sq / sq.sum() if sq.sum() > 0 else torch.full_like(sq, 1 / N)
+    idx = torch.multinomial(q.float(), size, replacement=True, generator=gen)
+    return points.x[idx], (1 / (size * q[idx])).float()
+
+
+def _swap_search(full: _Points, sample: _Points, centroids: Tensor, inertia: Tensor, rounds: int, trials: int,
                  n_try: int, gen: torch.Generator, max_iter: int, tol: float) -> tuple[Tensor, Tensor]:
-    """Swap local search on one solution [K, D] over all points x [N, D] (module docstring, step 3)."""
-    K = centroids.shape[0]
-    x_sq = x.pow(2).sum(1)
+    """Swap local search on one solution [K, D] over all points (module docstring, step 3)."""
+    x, K = full.x, centroids.shape[0]
     failures = 0
     for _ in range(rounds):
-        dist = _sq_dists(x, x_sq, centroids)  # [K, N]
-        d1, label = dist.min(0)
-        d2 = dist.scatter_(0, label.unsqueeze(0), math.inf).amin(0)  # second nearest
-        if float(d1.sum()) == 0:
+        cand, cost = _price_swaps(full, centroids, trials, gen)
+        if cand is None:  # every point is a centroid
             break
-        cand = torch.multinomial(d1, trials, replacement=True, generator=gen)  # [T]
-        dp = _sq_dists(x, x_sq, x[cand])  # [T, N]
-        with_p = torch.minimum(dp, d1)  # every centroid kept, the candidate added
-        # swapping out centroid j moves its points to min(second nearest, candidate)
-        loss = torch.minimum(dp, d2).sub_(with_p)
-        members = torch.zeros(x.shape[0], K, device=x.device).scatter_(1, label.unsqueeze(1), 1.0)
-        cost = (loss @ members).double() + with_p.sum(1, dtype=torch.float64).unsqueeze(1)  # [T, K], a ranking only
         picks = torch.argsort(cost.view(-1))[:n_try]
         proposals = centroids.unsqueeze(0).repeat(picks.numel(), 1, 1)
         proposals[torch.arange(picks.numel(), device=x.device), picks % K] = x[cand[picks // K]]
-        if sample is not x:  # settle the proposals on the subsample, the best of them on all points
+        if sample is not full:  # settle the proposals on the coreset, the best of them on all points
             proposals, found = _lloyd(sample, proposals, max_iter, tol)
             proposals = proposals[torch.argmin(found)].unsqueeze(0)
-        proposals, found = _lloyd(x, proposals, max_iter, tol)
+        proposals, found = _lloyd(full, proposals, max_iter, tol)
         best = int(torch.argmin(found))
         if found[best] < inertia * (1 - 1e-9):
             centroids, inertia, failures = proposals[best], found[best], 0
@@ -207,3 +255,32 @@ def _swap_search(x: Tensor, sample: Tensor, centroids: Tensor, inertia: Tensor, 
             if failures == 2:
                 break
     return centroids, inertia
+
+
+def _price_swaps(points: _Points, centroids: Tensor, trials: int,
+                 gen: torch.Generator) -> tuple[Tensor | None, Tensor | None]:
+    """Draw `trials` points by D^2 sampling; the inertia [T, K] after swapping each in for each centroid.
+
+    Returns (candidate indices [T], cost [T, K]), or (None, None) if every point sits on a centroid.
+    Two passes over the points in chunks (no [N, K] or [N, T] temporaries).
+    """
+    x, K = points.x, centroids.shape[0]
+    N = x.shape[0]
+    chunk = max(1, _CHUNK_ELEMENTS // (K + trials))
+    d1 = torch.cat([_sq_dists(x[s : s + chunk], points.sq[s : s + chunk], centroids).amin(0)
+                    for s in range(0, N, chunk)])
+    if float(d1.sum()) == 0:
+        return None, None
+    cand = torch.multinomial(d1, trials, replacement=True, generator=gen)  # [T]
+    cost = torch.zeros(trials, K, dtype=torch.float64, device=x.device)
+    for s in range(0, N, chunk):
+        xc, sq = x[s : s + chunk], points.sq[s : s + chunk]
+        dist = _sq_dists(xc, sq, centroids)  # [K, n]
+        near, label = dist.min(0)
+        second = dist.scatter_(0, label.unsqueeze(0), math.inf).amin(0)
+        dp = _sq_dists(xc, sq, x[cand])  # [T, n]
+        with_p = torch.minimum(dp, near)  # every centroid kept, the candidate added
+        loss = torch.minimum(dp, second).sub_(with_p)  # swapping out a point's centroid: min(second, candidate)
+        members = torch.zeros(xc.shape[0], K, device=x.device).scatter_(1, label.unsqueeze(1), 1.0)
+        cost += (loss @ members).double() + with_p.sum(1, dtype=torch.float64).unsqueeze(1)
+    return cand, cost
