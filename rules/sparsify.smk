@@ -7,6 +7,7 @@
 SP = S.get("sparsify")
 
 if SP:
+    from entangle.evaluation.contrasts import nll_path  # a run's per-window NLL (claims 19-21: paired over windows)
     from entangle.sparsify.masks import Sparsity as _Sparsity
 
     def _sp_spec(value, where):
@@ -76,7 +77,7 @@ if SP:
         return {"method": method, "sparsity": sparsity.replace("-", ":"),
                 "num_clusters": int(run[2:]) if method == "sparse_expansion" else SP_K,
                 "pca_factor": SP["expansion"]["pca_factor"], "n_init": SP["expansion"]["n_init"], "seed": S["seed"],
-                "batch_size": SP["batch_size"]}
+                "batch_size": SP["batch_size"], "ties": S["prune_ties"]}
 
     rule sparsify_calibration:
         """Random calibration windows of the model's context from the calibration split (seeded)."""
@@ -143,7 +144,7 @@ if SP:
                 max_windows=SP["evaluation"].get("max_windows"),
                 evaluate=SP["evaluate"],
                 dtype=SP["dtype"],
-                dataset=S["text"].get("dataset", "generated"),
+                dataset=DATASET,
                 seed=S["seed"],
                 save_to=lambda w: [f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None],
                 device="cuda" if GPU else "cpu",
@@ -183,7 +184,7 @@ if SP:
                     max_windows=SP["evaluation"].get("max_windows"),
                     evaluate=SP["evaluate"],
                     dtype=SP["dtype"],
-                    dataset=S["text"].get("dataset", "generated"),
+                    dataset=DATASET,
                     seed=S["seed"],
                     save_to=_files(".pt") if SP["save_models"] else [None] * len(_sparsities),
                     device="cuda" if GPU else "cpu",
@@ -203,6 +204,7 @@ if SP:
         """WD-TA: test perplexity, rows = models, columns = method x sparsity (tidy CSV + rendered Markdown)."""
         input:
             runs=SP_TABLE_RUNS,
+            nll=[nll_path(r) for r in SP_TABLE_RUNS],
         output:
             **item_outputs("WD-TA", figure=False),
         params:
@@ -222,6 +224,7 @@ if SP:
         """WD-F9: perplexity vs sparsity per model, Sparse Expansion (K) vs SparseGPT, Wanda, magnitude."""
         input:
             runs=SP_TABLE_RUNS,
+            nll=[nll_path(r) for r in SP_TABLE_RUNS],
         output:
             **item_outputs("WD-F9", table=False),
         params:
@@ -241,6 +244,7 @@ if SP:
         """WD-FA3: Sparse Expansion perplexity vs the number of experts K at one sparsity (K=1 = SparseGPT)."""
         input:
             runs=SP_FA3_RUNS,
+            nll=[nll_path(r) for r in SP_FA3_RUNS],
         output:
             **item_outputs("WD-FA3"),
         params:
@@ -259,6 +263,7 @@ if SP:
         """WD-V1: at equal non-zero FFN weights per token, Sparse Expansion at several K vs the baselines."""
         input:
             runs=SP_V1_RUNS,
+            nll=[nll_path(r) for r in SP_V1_RUNS],
         output:
             **item_outputs("WD-V1"),
         params:

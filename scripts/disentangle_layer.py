@@ -13,6 +13,7 @@ import torch
 from _runner import run
 
 from entangle.capture import load_matrix, matrix_inputs
+from entangle.device import resolve_device
 from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
 from entangle.disentangle.layer import LayerData
 from entangle.io import atomic_path, write_json, write_table
@@ -22,6 +23,7 @@ from entangle.models.load import load_model
 def main(model: dict, checkpoints: str, calibration: str, inputs: str, outputs: str, weight: str, layer: str,
          matrix: str, settings: dict, detail: bool, context: dict, neurons: str, clusters: str, samples: str,
          summary: str, device: str = "cpu") -> None:
+    device = resolve_device(device)
     torch.manual_seed(settings["seed"])
     net, _ = load_model(model["source"], model["revision"], device=device)
     windows = torch.from_numpy(np.load(calibration).astype(np.int64))

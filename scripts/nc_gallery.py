@@ -8,6 +8,7 @@ from entangle.capture import load_matrix
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.neurons.multimodality import ModeTest, negative_modes
+from entangle.neurons.population import share
 from entangle.neurons.selection import top_k
 from entangle.plotting.neurons import gallery
 from entangle.plotting.style import caption
@@ -35,7 +36,7 @@ def main(stats: str, outputs: str, item: str, record: dict, layer: int, top: int
     save_figure(fig, png, pdf)
     write_claim_values(claims, item, scale, {29: {
         "neurons": len(neurons), "multimodal_negative": int(table["multimodal_negative"].sum()),
-        "share_multimodal_negative": float(table["multimodal_negative"].mean())}},
+        "share_multimodal_negative": share(table["multimodal_negative"].to_numpy())}},  # neurons redrawn
         context={**record, "layer": layer, "tokens": int(y.shape[0]), "mode_test": str(test)})
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 import torch
 from _runner import run
 
+from entangle.device import resolve_device
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json, write_table
 from entangle.models.load import load_model
@@ -12,6 +13,7 @@ from entangle.models.load import load_model
 
 def main(model: dict, windows: str, revision: str, split: str, max_windows: int | None, seed: int,
          nll: str, summary: str, device: str = "cpu") -> None:
+    device = resolve_device(device)
     net, _ = load_model(model["source"], revision, device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
     per_window = window_nll(net, w)
