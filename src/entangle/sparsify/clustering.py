@@ -3,22 +3,25 @@
 Defaults follow the Sparse Expansion reference (cuML KMeans): n_init=100, max_iter=300, tol=1e-4 as a
 relative inertia decrease, seed 0. Fit of x [N, D] with K clusters:
 
-1. Restarts, on all points or a seeded random subsample (below). Greedy k-means++ seeds `n_init`
+1. Restarts, on all points or a seeded weighted coreset (below). Greedy k-means++ seeds `n_init`
    restarts at once (2 + ln K candidates per step, as scikit-learn), then Lloyd advances them
    together until each one's inertia drops by less than `tol` (relative).
-2. Refinement (after a subsample). The `n_refine` best restarts continue Lloyd on all points.
+2. Refinement (after a coreset). The `n_refine` best restarts (by weighted inertia) continue Lloyd
+   on all points.
 3. Swap search (`swap_rounds` > 0). The best solution tries swapping one centroid for a data point
    drawn by D^2 sampling (the move of LocalSearch++, Lattanzi & Sohler 2019). Each round draws
    `swap_trials` points and prices every (point, centroid) swap over all points; Lloyd settles the
-   `n_refine` cheapest swaps on the subsample, and the best of those on all points, which is kept if it
+   `n_refine` cheapest swaps on the coreset, and the best of those on all points, which is kept if it
    lowers the inertia. The search stops after two rounds without a gain. Lloyd never moves a centroid
    across the data; a swap does, which is how the result can beat the best of the restarts.
 
-When N > `sample_size` the restarts run on a seeded random subsample of `sample_size` points (at
-the default 8192, 256 or more per cluster for K <= 32); `sample_size=None` or N <= sample_size: on all
-points. The subsample makes the restarts cheap, and steps 2 and 3 recover the quality on all points.
-Smaller subsamples (tens of points per cluster) lose the best basins on some data, which no later step
-finds again. benchmarks/bench_router.py compares speed and inertia with scikit-learn's KMeans.
+When N > `sample_size` the restarts run on a seeded lightweight coreset of `sample_size` weighted points
+(`_coreset`; at the default 8192, 256 or more per cluster for K <= 32); `sample_size=None` or
+N <= sample_size: on all points. The coreset makes the restarts cheap; unlike a uniform subsample it
+over-draws far points (and down-weights them), so heavy tails keep their weight in the inertia; steps
+2 and 3 recover the quality on all points. Smaller samples (tens of points per cluster) lose the best
+basins on some data, which no later step finds again. benchmarks/bench_router.py compares speed and
+inertia with scikit-learn's KMeans.
 
 Every step is exact (no approximation): the returned inertia is that of the returned centroids over all
 points. Empty clusters keep their centroid. Distances are ||x||^2 - 2 x.c + ||c||^2 in fp32 on centred
