@@ -10,13 +10,7 @@ NEG = S.get("negative", {})
 if NEG:
     NEG_PERCENTS = sorted({float(p) for p in NEG["percents"]} | {float(NEG["percent"])})
 
-    def _pct(p):
-        return f"{p:g}"
-
     NEG_JOBS = [[p] for p in NEG_PERCENTS] if NEG.get("job_per_percent", False) else [NEG_PERCENTS]
-
-    def clamp_file(model, revision, split, percents, kind="csv"):
-        return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(map(_pct, percents))}.{kind}"
 
     rule clamp_ablation:
         """NC-F4e: per-window NLL unclamped and, per percent, top-p% WD clamped and random-neuron clamps per seed."""
@@ -37,7 +31,7 @@ if NEG:
             seed=S["seed"],
             max_windows=S["evaluation"].get("max_windows"),
             batch_size=NEG.get("batch_size", 8),
-            device="cuda" if GPU else "cpu",
+            device=DEVICE,
         threads: S["threads"]
         resources:
             gpu=GPU,
@@ -54,9 +48,8 @@ if NEG:
     _NC_LAYER = NEG["layer"]
     _NC_EVAL = S["evaluation"]["split"]
 
-    def _nc_record(role):
-        spec = SCALE.role(role)
-        return {**model_record(role), "family": spec.family, "n_layers": spec.n_layers}
+    _NC_RECORDS = {role: {**model_record(role), "family": SCALE.role(role).family, "n_layers": SCALE.role(role).n_layers}
+                   for role in ("relu", "gelu")}
 
     rule nc_fig4_analysis:
         """NC-F4: ReLU vs GELU Wasserstein neuron pre/post-activation histograms (a-d); clamp ablation (e) and sweep."""
@@ -70,8 +63,8 @@ if NEG:
         output:
             **item_outputs("NC-F4"),
         params:
-            relu=_nc_record("relu"),
-            gelu=_nc_record("gelu"),
+            relu=_NC_RECORDS["relu"],
+            gelu=_NC_RECORDS["gelu"],
             layer=_NC_LAYER,
             percent=float(NEG["percent"]),
             top=NEG.get("top", 25),

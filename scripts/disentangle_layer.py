@@ -1,4 +1,4 @@
-"""One FFN matrix sparsified in isolation (SparseGPT and Sparse Expansion), measured neuron by neuron on held-out tokens.
+"""FFN matrices sparsified in isolation (SparseGPT and Sparse Expansion), measured neuron by neuron on held-out tokens.
 
 Calibration inputs: the dense model's inputs to the matrix on the sparsification calibration windows
 (train split), captured here in memory. Held-out inputs and outputs: the capture split's activations.
@@ -10,23 +10,31 @@ import logging
 import numpy as np
 import pandas as pd
 import torch
-from _runner import run
+from _runner import as_list, run
 
-from entangle.capture import load_matrix, matrix_inputs
+from entangle.capture import matrix_inputs
 from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
 from entangle.disentangle.layer import LayerData
-from entangle.io import atomic_path, write_json, write_table
+from entangle.io import atomic_path, load_matrix, write_json, write_table
 from entangle.models.load import load_model
 
 
-def main(model: dict, checkpoints: str, calibration: str, inputs: str, outputs: str, weight: str, layer: str,
-         matrix: str, settings: dict, detail: bool, context: dict, neurons: str, clusters: str, samples: str,
-         summary: str, device: str = "cpu") -> None:
-    torch.manual_seed(settings["seed"])
+def main(model: dict, checkpoints: str, calibration: str, inputs: list, outputs: list, weight: list, layers: list,
+         matrix: str, settings: dict, detail: list, context: dict, neurons: list, clusters: list, samples: list,
+         summary: list, device: str = "cpu") -> None:
+    """One entry per layer in `layers` (and in every list argument): the layers run in turn on one model load."""
+    per_layer = [as_list(v) for v in (inputs, outputs, weight, detail, neurons, clusters, samples, summary)]
     net, _ = load_model(model["source"], model["revision"], device=device)
     windows = torch.from_numpy(np.load(calibration).astype(np.int64))
-    calib = matrix_inputs(net, windows, int(layer), matrix)
-    del net
+    for layer, *files in zip(layers, *per_layer, strict=True):
+        torch.manual_seed(settings["seed"])  # each layer as if it ran alone
+        analyse(net, windows, model, int(layer), matrix, settings, context, device, *files)
+
+
+def analyse(net, windows, model: dict, layer: int, matrix: str, settings: dict, context: dict, device: str,
+            inputs: str, outputs: str, weight: str, detail: bool, neurons: str, clusters: str, samples: str,
+            summary: str) -> None:
+    calib = matrix_inputs(net, windows, layer, matrix)
     data = LayerData(weight=torch.from_numpy(np.load(weight)).to(device), calibration=calib,
                      inputs=torch.from_numpy(np.array(load_matrix(inputs), dtype=np.float32)).to(device),
                      outputs=torch.from_numpy(np.array(load_matrix(outputs), dtype=np.float32)).to(device))
@@ -35,7 +43,7 @@ def main(model: dict, checkpoints: str, calibration: str, inputs: str, outputs: 
     result = analyse_layer(data, AnalysisSettings(**settings), detail=detail)
 
     record = {"model": model["name"], "model_id": model.get("hub_id") or model["source"],
-              "revision": model["revision"], "layer": int(layer), "matrix": matrix, **context,
+              "revision": model["revision"], "layer": layer, "matrix": matrix, **context,
               "tokens": int(data.inputs.shape[0]), "calibration_tokens": int(data.calibration_tokens.shape[0]),
               "seed": settings["seed"]}
     for table, path in ((result.neurons, neurons), (result.clusters, clusters)):

@@ -1,6 +1,7 @@
 """The DAG at every scale, item targets, and configuration errors (dry runs: fast)."""
 
 import csv
+import re
 import subprocess
 from pathlib import Path
 
@@ -70,3 +71,25 @@ def test_bad_config_stops_before_any_job():
     assert "scale 'huge' is not defined; choose one of: smoke, mini, paper" in proc.stdout
     proc = snakemake("-n", "figures", "--config", "scale=smoke", "colour=blue", check=False)
     assert proc.returncode != 0 and "unknown key 'colour'" in proc.stdout
+
+
+@pytest.mark.parametrize("scale", ["smoke", "mini", "paper"])
+def test_lint_is_silent(scale):
+    """`snakemake --lint` has no findings (rule files hold rules only; no hard-coded path params)."""
+    proc = snakemake("--lint", "--config", f"scale={scale}", check=False)
+    assert proc.returncode == 0 and "Lints for" not in proc.stdout, proc.stdout[-4000:]
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout
+
+
+@pytest.mark.parametrize("scale, fat, fine", [
+    ("smoke", {"capture_neox_m", "model_token_windows", "sparsify_llama", "disentangle_neox_m"},
+     {"capture", "neuron_stats", "token_windows", "disentangle_layer"}),
+    ("paper", {"capture", "neuron_stats", "token_windows", "disentangle_layer", "sparsify_prune"},
+     {"capture_pythia_1_4b", "model_token_windows", "sparsify_pythia_1_4b"}),
+])
+def test_job_granularity_follows_the_scale(scale, fat, fine):
+    """Small scales: one capture, token and disentanglement job per model; paper: one job per layer."""
+    out = snakemake("-n", "--forceall", "figures", "--config", f"scale={scale}").stdout
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M))
+    assert fat <= rules, fat - rules
+    assert not fine & rules, fine & rules
