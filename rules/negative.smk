@@ -72,6 +72,6 @@ if NEG:
         log:
             log("items/NC-F4"),
         conda:
-            "../envs/analysis.yaml"
+            "../envs/torch.yaml"  # entangle.negative's clamp hook imports torch (this script never calls it)
         script:
             "../scripts/nc_fig4.py"

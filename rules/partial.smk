@@ -160,6 +160,6 @@ if PT:
         log:
             log("items/WD-F3"),
         conda:
-            "../envs/analysis.yaml"  # entangle.sparsify.partial imports torch
+            "../envs/torch.yaml"  # entangle.sparsify.partial imports torch
         script:
             "../scripts/wd_fig3.py"
