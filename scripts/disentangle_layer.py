@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from _runner import as_list, run
 
-from entangle.capture import matrix_inputs
+from entangle.capture import matrices_inputs
 from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
 from entangle.disentangle.layer import LayerData
 from entangle.io import atomic_path, load_matrix, write_json, write_table
@@ -26,15 +26,18 @@ def main(model: dict, checkpoints: str, calibration: str, inputs: list, outputs:
     per_layer = [as_list(v) for v in (inputs, outputs, weight, detail, neurons, clusters, samples, summary)]
     net, _ = load_model(model["source"], model["revision"], device=device)
     windows = torch.from_numpy(np.load(calibration).astype(np.int64))
+    layers = [int(layer) for layer in layers]
+    calib = matrices_inputs(net, windows, [(layer, matrix) for layer in layers])  # one pass for every layer
+    del net
     for layer, *files in zip(layers, *per_layer, strict=True):
         torch.manual_seed(settings["seed"])  # each layer as if it ran alone
-        analyse(net, windows, model, int(layer), matrix, settings, context, device, *files)
+        analyse(calib.pop((layer, matrix)), model, layer, matrix, settings, context, device, *files)
 
 
-def analyse(net, windows, model: dict, layer: int, matrix: str, settings: dict, context: dict, device: str,
+def analyse(calib, model: dict, layer: int, matrix: str, settings: dict, context: dict, device: str,
             inputs: str, outputs: str, weight: str, detail: bool, neurons: str, clusters: str, samples: str,
             summary: str) -> None:
-    calib = matrix_inputs(net, windows, layer, matrix)
+    """One matrix: `calib` [n, L, d_in] are its dense inputs on the calibration windows."""
     data = LayerData(weight=torch.from_numpy(np.load(weight)).to(device), calibration=calib,
                      inputs=torch.from_numpy(np.array(load_matrix(inputs), dtype=np.float32)).to(device),
                      outputs=torch.from_numpy(np.array(load_matrix(outputs), dtype=np.float32)).to(device))

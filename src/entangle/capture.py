@@ -105,11 +105,19 @@ def capture_matrix(model: torch.nn.Module, windows: torch.Tensor, layer: int, ma
 def matrix_inputs(model: torch.nn.Module, windows: torch.Tensor, layer: int, matrix: str,
                   batch_size: int = 8) -> torch.Tensor:
     """Inputs of blocks.{layer}.mlp.{matrix} over `windows` [n, L], in memory: fp32 [n, L, d_in] on the model's device."""
+    return matrices_inputs(model, windows, [(layer, matrix)], batch_size)[layer, matrix]
+
+
+def matrices_inputs(model: torch.nn.Module, windows: torch.Tensor, targets: list[tuple[int, str]],
+                    batch_size: int = 8) -> dict:
+    """`matrix_inputs` of several (layer, matrix) targets in one pass: {(layer, matrix): fp32 [n, L, d_in]}."""
     n, length = windows.shape
-    parts = [batch[layer, matrix][0].float()
-             for _, batch in _batches(model, windows, [(layer, matrix)], batch_size, f"inputs L{layer}.{matrix}")]
-    return torch.cat(parts).reshape(n, length, -1)
+    parts = {key: [] for key in targets}
+    for _, batch in _batches(model, windows, list(targets), batch_size, _describe(list(targets), "inputs")):
+        for key, (x, _) in batch.items():
+            parts[key].append(x.float())
+    return {key: torch.cat(p).reshape(n, length, -1) for key, p in parts.items()}
 
 
-def _describe(keys) -> str:
-    return "capture " + ", ".join(f"L{layer}.{matrix}" for layer, matrix in keys[:4]) + (" ..." if len(keys) > 4 else "")
+def _describe(keys, what: str = "capture") -> str:
+    return f"{what} " + ", ".join(f"L{layer}.{matrix}" for layer, matrix in keys[:4]) + (" ..." if len(keys) > 4 else "")

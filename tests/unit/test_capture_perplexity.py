@@ -61,3 +61,14 @@ def test_one_pass_captures_several_matrices_as_separate_passes_would(tokenizer, 
         for end, path in (("in", x), ("out", y)):
             if files[end] is not None:
                 np.testing.assert_array_equal(load_matrix(files[end]), load_matrix(path))
+
+
+def test_inputs_of_several_matrices_in_one_pass_equal_one_at_a_time(tokenizer, token_windows):
+    from entangle.capture import matrices_inputs, matrix_inputs
+
+    model = tiny_model("gpt_neox", len(tokenizer), n_layers=3)
+    both = matrices_inputs(model, token_windows, [(0, "up"), (2, "down")], batch_size=3)
+    for layer, matrix in ((0, "up"), (2, "down")):
+        alone = matrix_inputs(model, token_windows, layer, matrix, batch_size=3)
+        assert alone.shape[:2] == token_windows.shape
+        assert torch.equal(both[layer, matrix], alone)
