@@ -5,9 +5,10 @@
 # Granularity (`capture.jobs`):
 #   per_layer (paper): token windows per (model, split); capture per (model, revision, split, layer, matrix);
 #                      neuron_stats per captured matrix; a cluster spreads them.
-#   per_model (smoke, mini, real): token windows of every split a model needs in one job; per model one job
-#                      that loads each revision once and captures every requested layer and matrix in one
-#                      forward pass, with the statistics: start-up and model loading are paid once.
+#   per_model (smoke, mini, real): per model one "dense pass" job: its token windows of every split the rules
+#                      read, its calibration windows and vocabulary where needed, its evaluation perplexity, and
+#                      every requested capture (each revision loaded once, all its requested layers and matrices
+#                      in one forward pass) with the statistics: start-up and model loading are paid once.
 
 
 rule token_windows:
@@ -30,43 +31,39 @@ rule token_windows:
 
 
 if CAPTURES.jobs == "per_model":
+    EVAL_SPLIT, EVAL_MAX = S["evaluation"]["split"], S["evaluation"].get("max_windows")
     TOKEN_SPLITS = token_splits(S)
+    CALIBRATED = sparsify_calibration_models(S)
+    CALIBRATION = SP and {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
+    VOCABULARY = S["roles"]["gelu"] if S.get("zscores") else None  # decodes the NC token-pair tables
 
-    rule model_token_windows:
-        """Token windows of every split the rules read (evaluation, capture, ...), one tokenizer load per model."""
-        input:
-            checkpoints=model_dir,
-            text=[f"{R}/data/text/{s}.txt" for s in TOKEN_SPLITS],
-        output:
-            windows=[f"{R}/tokens/{{model}}/{s}.npy" for s in TOKEN_SPLITS],
-        params:
-            model=model_spec,
-            text_dir=text_dir,
-            splits=TOKEN_SPLITS,
-        log:
-            log("token_windows/{model}"),
-        conda:
-            "../envs/torch.yaml"
-        script:
-            "../scripts/token_windows.py"
-
-    ruleorder: model_token_windows > token_windows
-
-    for _model in CAPTURES.models():
+    for _model, _spec in MODELS.items():
+        _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")
+        _perplexity = f"{R}/perplexity/{_model}/{_spec.revision}/{EVAL_SPLIT}"
+        _calibration = CALIBRATION if _model in CALIBRATED else None
+        _vocabulary = f"{R}/tokens/{_model}/vocabulary.json" if _model == VOCABULARY else None
 
         rule:
             name:
-                f"capture_{_model}".replace("-", "_").replace(".", "_")
+                _rule
             input:
                 checkpoints=f"{R}/models/{_model}",
-                windows=[f"{R}/tokens/{_model}/{s}.npy" for s in CAPTURES.splits(_model)],
+                text=[f"{R}/data/text/{s}.txt" for s in sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _calibration else [])})],
             output:
+                windows=[f"{R}/tokens/{_model}/{s}.npy" for s in TOKEN_SPLITS],
+                nll=f"{_perplexity}.csv",
+                summary=f"{_perplexity}.json",
                 files=CAPTURES.outputs(_model),
+                **({"calibration": f"{R}/sparsify/{_model}/calibration.npy"} if _calibration else {}),
+                **({"vocabulary": _vocabulary} if _vocabulary else {}),
             params:
-                model=asdict(MODELS[_model]),
-                splits=CAPTURES.splits(_model),
+                model=asdict(_spec),
+                text_dir=text_dir,
+                splits=TOKEN_SPLITS,
+                calibration_cut=_calibration,
                 units=CAPTURES.units(_model),
                 max_windows=S["capture"].get("max_windows"),
+                evaluation={"revision": _spec.revision, "split": EVAL_SPLIT, "max_windows": EVAL_MAX},
                 method=S.get("wasserstein", {}).get("method", "fast"),
                 seed=S["seed"],
                 device=DEVICE,
@@ -74,13 +71,17 @@ if CAPTURES.jobs == "per_model":
             resources:
                 gpu=GPU,
             log:
-                log(f"capture/{_model}"),
+                log(f"dense_pass/{_model}"),
             benchmark:
-                bench(f"capture/{_model}")
+                bench(f"dense_pass/{_model}")
             conda:
                 "../envs/torch.yaml"
             script:
-                "../scripts/capture_model.py"
+                "../scripts/dense_pass.py"
+
+        # files of other revisions, splits or models come from the per-file rules
+        for _fine in ("perplexity", "token_windows", "nc_vocabulary", *(["sparsify_calibration"] if SP else [])):
+            workflow.ruleorder(_rule, _fine)
 
     CAPTURES.freeze()
 

@@ -15,6 +15,7 @@ from entangle.workflow.checks import check_scale, disentangle_layers, neuron_emb
 from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
 from entangle.workflow.disentangle import disentangle_settings, disentangle_units  # noqa: E402
 from entangle.workflow.items import ItemRegistry  # noqa: E402
+from entangle.workflow.sparsify import calibration_models as sparsify_calibration_models  # noqa: E402
 from entangle.workflow.sparsify import canonical_sparsity, sparsify_runs  # noqa: E402
 from entangle.workflow.sparsify import run_file as sparsify_run_file  # noqa: E402
 from entangle.workflow.sparsify import run_settings as sparsify_run_settings  # noqa: E402
@@ -41,7 +42,8 @@ ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["ite
 REGISTRY = ItemRegistry(ITEMS, SCALE.name, R)
 CAPTURE_SPLIT = S["capture"]["split"]
 # Captured arrays and per-neuron statistics: rules ask for them with capture_file() / stats_file() while
-# they are parsed; with capture.jobs: per_model, rules/capture_jobs.smk then writes each model's in one job.
+# they are parsed; with capture.jobs: per_model, rules/activations.smk (included last) then writes each
+# model's in its dense-pass job.
 CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["capture"]["jobs"])
 
 item_status, item_files, item_reason, item_entry = REGISTRY.status, REGISTRY.files, REGISTRY.reason, REGISTRY.entry

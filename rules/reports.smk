@@ -46,6 +46,7 @@ rule report_notebook:
         outdir=lambda w, output: str(Path(output.html).parent),
     log:
         log("reports/{notebook}"),
+    localrule: True  # reads results only, seconds per notebook: on a cluster it runs on the submit host
     conda:
         "../envs/report.yaml"
     shell:

@@ -1,7 +1,8 @@
 """Glue shared by the rule scripts: call a script's `main()` from Snakemake or by hand.
 
 Under Snakemake's `script:` directive, each parameter of `main` is looked up by name in the rule's
-`input`, `output`, `params` and `wildcards` (plus `threads`); logs go to the rule's `log:` file and a
+`input`, `output`, `params` and `wildcards` (plus `threads`; a parameter with a default may be absent, e.g. an
+output only some of a rule's jobs have); logs go to the rule's `log:` file and a
 failure prints one clear line on the console. By hand, the same parameters are command-line flags
 (`python scripts/train_model.py --help`); values are parsed as JSON when they parse, else kept as text.
 """
@@ -39,7 +40,8 @@ def _from_snakemake(main, sm) -> dict:
                 kwargs[name] = getattr(group, name)
                 break
         else:
-            raise TypeError(f"rule gives no input/output/param/wildcard named {name!r} for {main.__module__}")
+            if inspect.signature(main).parameters[name].default is inspect.Parameter.empty:
+                raise TypeError(f"rule gives no input/output/param/wildcard named {name!r} for {main.__module__}")
     return kwargs
 
 

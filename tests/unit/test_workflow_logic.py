@@ -12,7 +12,7 @@ from entangle.workflow.captures import CapturePlan, PlanError, token_splits
 from entangle.workflow.checks import check_scale, zscore_layers
 from entangle.workflow.disentangle import detail, disentangle_units
 from entangle.workflow.items import ItemRegistry
-from entangle.workflow.sparsify import run_file, run_settings, sparsify_runs
+from entangle.workflow.sparsify import calibration_models, run_file, run_settings, sparsify_runs
 
 REPO = Path(__file__).parents[2]
 RAW = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -137,6 +137,17 @@ def test_sparsify_jobs_group_the_same_runs_at_every_granularity():
     assert {(m, r, f"{s}.json") for m, r, s in flatten(per_model)} == needed
     with pytest.raises(ValueError, match="per_setting"):
         runs.jobs("per_setting")
+
+
+def test_calibration_models_are_every_model_some_sparsification_reads():
+    settings = load_scale(RAW, "smoke").settings
+    assert calibration_models(settings) == ["neox-m", "llama"]
+    settings = copy.deepcopy(settings)
+    settings["partial"]["model"] = "opt"
+    del settings["disentangle"]
+    assert calibration_models(settings) == ["neox-m", "llama", "opt"]
+    del settings["sparsify"]
+    assert calibration_models(settings) == []
 
 
 # --- checks ----------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ records the request. Granularity (`capture.jobs`):
 - `per_layer` (paper): generic rules make any requested file, one job per (model, revision, split, layer,
   matrix) for the arrays and one per statistics table, so a cluster spreads them;
 - `per_model` (small scales, where process start-up and model loading cost more than the work): one job per
-  model writes exactly the requested files of that model, every requested layer and matrix of a revision
-  in one forward pass, statistics computed from the outputs in the same job (the outputs are only kept on
-  disk where an analysis reads them). Its outputs are fixed when the rule is generated, so once the plan is
+  model (its "dense pass", which also measures its evaluation perplexity) writes exactly the requested files
+  of that model, every requested layer and matrix of a revision in one forward pass, statistics computed
+  from the outputs in the same job (the outputs are only kept on disk where an analysis reads them). Its outputs are fixed when the rule is generated, so once the plan is
   frozen a request for a file outside it is an error that says where to ask for it.
 """
 
@@ -86,10 +86,10 @@ class CapturePlan:
             return
         if self.frozen and self.jobs == "per_model":
             path = self.stats_path(unit) if what == "stats" else self.activation_path(unit, what)
-            raise PlanError(f"{path} is not in the capture plan: with capture.jobs: per_model each model's capture "
-                            "job writes only the files requested while the rule files are parsed; ask for it at "
-                            "parse time through capture_file()/stats_file() (rules/common.smk), not in an input "
-                            "function")
+            raise PlanError(f"{path} is not in the capture plan: with capture.jobs: per_model each model's "
+                            "dense-pass job writes only the files requested while the rule files are parsed; ask "
+                            "for it at parse time through capture_file()/stats_file() (rules/common.smk), not in "
+                            "an input function")
         self._wanted.setdefault(unit, set()).add(what)
 
     def freeze(self) -> None:

@@ -90,3 +90,17 @@ def sparsify_runs(results: str, sp: dict, scale: str) -> SparsifyRuns:
         model, run_name, file = path.split("/")[-3:]
         groups.setdefault((model, run_name), []).append(file.removesuffix(".json"))
     return SparsifyRuns(sparsities=sparsities, table=table, fa3=fa3, v1=v1, v1_ks=v1_ks, groups=groups)
+
+
+def calibration_models(settings: dict) -> list[str]:
+    """Models whose sparsification calibration windows some rule reads: the sparsified models (WD-TA, WD-FA3,
+    WD-V1), the partially sparsified one (WD-F3) and the disentangled ones (the GELU and SwiGLU roles)."""
+    sp = settings.get("sparsify")
+    if not sp:
+        return []
+    models = [*sp["models"], sp["experts"]["model"], *sp["flop_matched"]["models"]]
+    if settings.get("partial"):
+        models.append(settings["partial"]["model"])
+    if settings.get("disentangle"):
+        models += [settings["roles"]["gelu"], settings["roles"]["swiglu"]]
+    return list(dict.fromkeys(models))
