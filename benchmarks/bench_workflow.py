@@ -56,15 +56,15 @@ def snakemake_jobs(console: str) -> pd.DataFrame:
 
 def job_timing(log: str | None) -> dict:
     """The timing a script job logged last, or {}."""
-    if not log or not (REPO / log).exists():
+    if not isinstance(log, str) or not (REPO / log).exists():
         return {}
     lines = [line for line in (REPO / log).read_text(errors="replace").splitlines() if TIMING_TAG in line]
     return json.loads(lines[-1].split(TIMING_TAG, 1)[1]) if lines else {}
 
 
 def rule_family(rule: str) -> str:
-    """Generated per-model rules (capture_neox_m, sparsify_llama, ...) summed under their family."""
-    for family in ("capture", "sparsify", "disentangle"):
+    """Generated per-model rules (dense_pass_neox_m, sparsify_llama, ...) summed under their family."""
+    for family in ("dense_pass", "capture", "sparsify", "disentangle"):
         if rule.startswith(family + "_") and rule != "sparsify_calibration":
             return family
     return rule
@@ -83,7 +83,16 @@ def run_scale(scale: str, cores: int, target: str, keep: bool) -> dict:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         sys.exit(f"snakemake failed at scale {scale}:\n{proc.stdout[-4000:]}")
-    jobs = snakemake_jobs(proc.stdout)
+    cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    return summarize(proc.stdout, scale, cores, target, wall, cpu, load_before)
+
+
+def summarize(console: str, scale: str, cores: int, target: str, wall: float | None = None, all_cpu: float | None = None,
+              load_before=(float("nan"),) * 3) -> dict:
+    """The figures of one run from its Snakemake console output (or .snakemake/log file) and its jobs' logs."""
+    jobs = snakemake_jobs(console)
+    if wall is None:  # from the log: first job start to last job finish (1 s resolution)
+        wall = jobs["finish"].max() - jobs["start"].min()
     timing = pd.DataFrame([job_timing(lg) for lg in jobs["log"]], index=jobs.index)
     jobs = jobs.join(timing)
     for column in ("wall_s", "cpu_s", "startup_wall_s", "startup_cpu_s", "max_rss_mb"):
@@ -102,7 +111,7 @@ def run_scale(scale: str, cores: int, target: str, keep: bool) -> dict:
         "timed_jobs": int(timed.sum()), "timed_job_s": jobs.loc[timed, "wall_s"].sum(),
         "timed_startup_s": jobs.loc[timed, "startup_wall_s"].sum(),
         "job_cpu_s": jobs["cpu_s"].sum(), "startup_cpu_s": jobs["startup_cpu_s"].sum(),
-        "all_cpu_s": (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime),
+        "all_cpu_s": all_cpu if all_cpu is not None else float("nan"),
         "peak_job_rss_mb": jobs["max_rss_mb"].max(), "load_before": load_before, "load_after": os.getloadavg(),
         "by_rule": by_rule,
     }
@@ -131,7 +140,12 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--target", default="figures")
     parser.add_argument("--keep", action="store_true", help="keep existing results (do not delete results/<scale>/)")
+    parser.add_argument("--from-log", metavar="SNAKEMAKE_LOG", help="summarize a finished run of the first scale "
+                        "from its .snakemake/log file instead of running (job logs must still be in results/)")
     args = parser.parse_args()
+    if args.from_log:
+        print(report(summarize(Path(args.from_log).read_text(), args.scales[0], args.cores, args.target)))
+        return
     for scale in args.scales:
         print(report(run_scale(scale, args.cores, args.target, args.keep)), flush=True)
 
