@@ -3,6 +3,7 @@
     python benchmarks/bench_workflow.py                 # smoke and mini, 2 cores
     python benchmarks/bench_workflow.py --scales mini --cores 2
     python benchmarks/bench_workflow.py --scales smoke --keep   # rerun on existing results: nothing to do
+    python benchmarks/bench_workflow.py --scales smoke --from-log .snakemake/log/<run>.snakemake.log  # a past run
 
 Deletes results/<scale>/ first (so every job runs; --keep does not), runs the workflow and reads back:
 - the jobs Snakemake ran (its console output: rule, log file, start and finish, 1 s resolution);
