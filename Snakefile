@@ -17,13 +17,14 @@ report: "report/workflow.rst"
 
 rule figures:
     """Every built paper item, the model-zoo table, the manifest, the claims table and the report notebooks
-    (executed, with HTML beside them), at the chosen scale."""
+    (executed, with HTML beside them) and the cross-scale claims page, at the chosen scale."""
     input:
         built_item_files(),
         f"{R}/tables/zoo.csv",
         f"{R}/manifest.tsv",
         f"{R}/claims.csv",
         REPORTS,
+        f"{Path(R).parent}/scales.html",  # rule scales (rules/reports.smk): every scale's claims side by side
     default_target: True
     localrule: True
 

@@ -38,6 +38,7 @@ if CAPTURES.jobs == "per_model":
     VOCABULARY = S["roles"]["gelu"] if S.get("zscores") else None  # decodes the NC token-pair tables
 
     for _model, _spec in MODELS.items():
+        _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
         _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")
         _perplexity = f"{R}/perplexity/{_model}/{_spec.revision}/{EVAL_SPLIT}"
         _calibration = CALIBRATION if _model in CALIBRATED else None
@@ -48,7 +49,7 @@ if CAPTURES.jobs == "per_model":
                 _rule
             input:
                 checkpoints=f"{R}/models/{_model}",
-                text=[f"{R}/data/text/{s}.txt" for s in sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _calibration else [])})],
+                text=[f"{R}/data/text/{s}.txt" for s in _text],
             output:
                 windows=[f"{R}/tokens/{_model}/{s}.npy" for s in TOKEN_SPLITS],
                 nll=f"{_perplexity}.csv",

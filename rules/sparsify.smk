@@ -9,6 +9,8 @@
 SP = S.get("sparsify")
 
 if SP:
+    from entangle.evaluation.contrasts import nll_path  # a run's per-window NLL (claims 19-21: paired over windows)
+
     SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # settings checked by check_scale (rules/common.smk)
     SP_SPARSITIES, SP_UNSTRUCTURED = SP_RUNS.sparsities, SP_RUNS.unstructured
     SP_K = SP["expansion"]["num_clusters"]
@@ -17,7 +19,7 @@ if SP:
     SP_FLOP = SP["flop_matched"]
     SP_EVAL_SPLIT = SP["evaluation"]["split"]
     sp_run = partial(sparsify_run_file, R)  # sp_run(model, method, sparsity="0", k=None): a run's summary JSON
-    _sp_settings = partial(sparsify_run_settings, SP, S["seed"])  # _sp_settings(run, sparsity)
+    _sp_settings = partial(sparsify_run_settings, SP, S["seed"], S["prune_ties"])  # _sp_settings(run, sparsity)
 
     rule sparsify_calibration:
         """Random calibration windows of the model's context from the calibration split (seeded)."""
@@ -68,7 +70,7 @@ if SP:
                 max_windows=SP["evaluation"].get("max_windows"),
                 evaluate=SP["evaluate"],
                 dtype=SP["dtype"],
-                dataset=S["text"].get("dataset", "generated"),
+                dataset=DATASET,
                 seed=S["seed"],
                 save_to=lambda w: [f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None],
                 device=DEVICE,
@@ -108,7 +110,7 @@ if SP:
                     max_windows=SP["evaluation"].get("max_windows"),
                     evaluate=SP["evaluate"],
                     dtype=SP["dtype"],
-                    dataset=S["text"].get("dataset", "generated"),
+                    dataset=DATASET,
                     seed=S["seed"],
                     save_to=_files(".pt") if SP["save_models"] else [None] * len(_runs),
                     device=DEVICE,
@@ -128,6 +130,7 @@ if SP:
         """WD-TA: test perplexity, rows = models, columns = method x sparsity (tidy CSV + rendered Markdown)."""
         input:
             runs=SP_TABLE_RUNS,
+            nll=[nll_path(r) for r in SP_TABLE_RUNS],
         output:
             **item_outputs("WD-TA", figure=False),
         params:
@@ -147,6 +150,7 @@ if SP:
         """WD-F9: perplexity vs sparsity per model, Sparse Expansion (K) vs SparseGPT, Wanda, magnitude."""
         input:
             runs=SP_TABLE_RUNS,
+            nll=[nll_path(r) for r in SP_TABLE_RUNS],
         output:
             **item_outputs("WD-F9", table=False),
         params:
@@ -166,6 +170,7 @@ if SP:
         """WD-FA3: Sparse Expansion perplexity vs the number of experts K at one sparsity (K=1 = SparseGPT)."""
         input:
             runs=SP_FA3_RUNS,
+            nll=[nll_path(r) for r in SP_FA3_RUNS],
         output:
             **item_outputs("WD-FA3"),
         params:
@@ -184,6 +189,7 @@ if SP:
         """WD-V1: at equal non-zero FFN weights per token, Sparse Expansion at several K vs the baselines."""
         input:
             runs=SP_V1_RUNS,
+            nll=[nll_path(r) for r in SP_V1_RUNS],
         output:
             **item_outputs("WD-V1"),
         params:

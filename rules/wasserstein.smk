@@ -55,14 +55,19 @@ if W:
     LAYER_MODELS = list(dict.fromkeys(SCALE.role(r).name for r in W["layer_roles"]))
 
     rule wd_fig_a1_analysis:
-        """WD-FA1: WD distribution of every FFN up-projection, with each layer's top-WD vs median neuron."""
+        """WD-FA1: WD distribution of every FFN linear (claim 1: up, gate, down), each layer's top-WD vs median
+        up-projection neuron."""
         input:
-            stats=[stats_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
+            stats=[stats_file(m, MODELS[m].revision, l, x) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)
+                   for x in MODELS[m].matrices],
             outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
         output:
             **item_outputs("WD-FA1"),
         params:
-            models=[{"name": m, "layers": MODELS[m].n_layers, "family": MODELS[m].family} for m in LAYER_MODELS],
+            models=[{"name": m, "layers": MODELS[m].n_layers, "family": MODELS[m].family,
+                     "matrices": list(MODELS[m].matrices)} for m in LAYER_MODELS],
+            method=W.get("method", "fast"),
+            seed=S["seed"],
             scale=SCALE.name,
         log:
             log("items/WD-FA1"),

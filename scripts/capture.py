@@ -7,6 +7,7 @@ import torch
 from _runner import run
 
 from entangle.capture import capture_matrix
+from entangle.device import resolve_device
 from entangle.io import save_array
 from entangle.models.arch import weight as matrix_weight
 from entangle.models.load import load_model
@@ -14,6 +15,7 @@ from entangle.models.load import load_model
 
 def main(model: dict, windows: str, revision: str, layer: str, matrix: str, max_windows: int | None,
          inputs: str, outputs: str, weight: str, device: str = "cpu") -> None:
+    device = resolve_device(device)
     net, _ = load_model(model["source"], revision, device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
     d_in, d_out = capture_matrix(net, w, int(layer), matrix, inputs, outputs)

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from _runner import run
 
+from entangle.device import resolve_device
 from entangle.evaluation.perplexity import window_nll
 from entangle.io import write_json, write_table
 from entangle.models.arch import arch_of, mlp_matrix, n_layers, weight
@@ -26,6 +27,7 @@ log = logging.getLogger("clamp_ablation")
 def main(model: dict, windows: str, baseline: str, stats: list, revision: str, split: str, percents: str,
          capture_split: str, random_seeds: int, seed: int, max_windows: int | None, batch_size: int,
          nll: str, summary: str, device: str = "cpu") -> None:
+    device = resolve_device(device)
     if split == capture_split:
         raise ValueError(f"the WDs that select neurons come from the {capture_split!r} split; evaluate on another "
                          "split (evaluation.split), not the same one")

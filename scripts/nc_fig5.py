@@ -10,7 +10,7 @@ from _runner import run
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
-from entangle.tokens import CATEGORIES, breakdown, dominated_share, is_case_variant, is_same_word
+from entangle.tokens import CATEGORIES, breakdown, dominated_share, enrichment, is_case_variant, is_same_word
 from entangle.zscores import item_neurons, load_layer_item, md_rank, neuron_top_pairs, pair_table, pair_tokens
 
 PAPER_NEURONS = [5224, 7723, 1168, 851]
@@ -109,8 +109,7 @@ def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: 
              "layer_pool_case_variant_pairs": int(np.sum(case)), "layer_pool_pairs": len(case),
              "table_over_random_dominated": dominated_share(shares["table"]) / dominated_share(shares["random"])
              if dominated_share(shares["random"]) > 0 else None,
-             "layer_pool_over_random_dominated": dominated_share(shares["layer_pool"]) / dominated_share(shares["random"])
-             if dominated_share(shares["random"]) > 0 else None},
+             "layer_pool_over_random_dominated": enrichment(sets["layer_pool"][1], sets["random"][1])},
     }, context={"name": record["name"], "model_id": record["model_id"], "revision": record["revision"],
                 "dataset": record["dataset"], "split": record["split"], "seed": record["seed"], "layer": layer,
                 "matrix": record["matrix"], "neurons": neurons, "md_ranks": ranks, "nc_f3_neuron": f3,

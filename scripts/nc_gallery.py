@@ -7,6 +7,7 @@ from _runner import run
 from entangle.claims import write_claim_values
 from entangle.io import load_matrix, save_figure, write_table
 from entangle.neurons.multimodality import ModeTest, negative_modes
+from entangle.neurons.population import share
 from entangle.neurons.selection import top_k
 from entangle.plotting.neurons import gallery
 from entangle.plotting.style import caption
@@ -34,7 +35,7 @@ def main(stats: str, outputs: str, item: str, record: dict, layer: int, top: int
     save_figure(fig, png, pdf)
     write_claim_values(claims, item, scale, {29: {
         "neurons": len(neurons), "multimodal_negative": int(table["multimodal_negative"].sum()),
-        "share_multimodal_negative": float(table["multimodal_negative"].mean())}},
+        "share_multimodal_negative": share(table["multimodal_negative"].to_numpy())}},  # neurons redrawn
         context={**record, "layer": layer, "tokens": int(y.shape[0]), "mode_test": str(test)})
 
 

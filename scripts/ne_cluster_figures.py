@@ -64,6 +64,7 @@ def main(tables: list, details: list, info: str, settings: dict, scale: str, n_l
                    n_clusters_ge2=int((sizes >= 2).sum()), cluster_sizes=sorted(sizes.tolist(), reverse=True),
                    merge_heights_above_cut=merge_heights(d["Z"], d["labels"], thr),
                    layer_clusters_ge2_median=float(lay["neuron_n_clusters_ge2"].median()),
+                   layer_share_neurons_ge2_clusters=float((lay["neuron_n_clusters_ge2"] >= 2).mean()),
                    layer_fraction_neurons_ge6_clusters=float((lay["neuron_n_clusters"] >= 6).mean()),
                    paper={"layer": 7, "n_clusters": 6})
     save_figure(fig, f2_png, f2_pdf)

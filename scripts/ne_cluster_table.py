@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
+from entangle.bootstrap import bootstrap
 from entangle.embeddings.claims import jsonable
 from entangle.embeddings.metrics import aggregate
 from entangle.io import markdown_table, read_json, write_json, write_table, write_text
@@ -72,6 +73,9 @@ def main(tables: list, info: str, settings: dict, scale: str, seed: int, table: 
                float((both_intra["neuron_intra"] < both_intra["pre_mlp_intra"]).mean()) if len(both_intra) else None,
            "fraction_neurons_inter_higher_with_neuron_embeddings":
                float((both_inter["neuron_inter"] > both_inter["pre_mlp_inter"]).mean()) if len(both_inter) else None,
+           **{f"{k}_median_neuron_minus_pre_mlp": bootstrap(  # neurons redrawn, both embeddings of each together
+               lambda a, b: np.nanmedian(a) - np.nanmedian(b), ok[f"neuron_{k}"].to_numpy(dtype=float),
+               ok[f"pre_mlp_{k}"].to_numpy(dtype=float), unit="neurons") for k in ("intra", "inter")},
            "direction_holds": {f"intra_{agg}": bool(ne[f"intra_{agg}"] < pre[f"intra_{agg}"]) for agg in ("mean", "median")}
            | {f"inter_{agg}": bool(ne[f"inter_{agg}"] > pre[f"inter_{agg}"]) for agg in ("mean", "median")},
            "definitions": "intra: mean over clusters with >= 2 examples of the mean within-cluster pairwise cosine "

@@ -8,6 +8,7 @@ import pandas as pd
 import torch
 from _runner import run
 
+from entangle.device import resolve_device
 from entangle.embeddings.claims import jsonable
 from entangle.embeddings.collect import analyse_layer, choose_figure_neurons, token_activations
 from entangle.embeddings.project import project_pair
@@ -30,6 +31,7 @@ def snippets(model, tok, windows, layer, j, d):
 
 def main(model: dict, checkpoints: str, windows: str, layer: str, settings: dict, device: str, table: str,
          details: str) -> None:
+    device = resolve_device(device)
     layer = int(layer)
     net, tok = load_model(model["source"], model["revision"], device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))

@@ -22,8 +22,13 @@ def main(metrics: str, arrays: str, scale: str, png: str, pdf: str, claims: str)
              f"embedding distance mean {f5['mean_dist']:.3f} / max {f5['max_dist']:.3f}; "
              f"raises logits of {top} most (paper: 1 cluster, 0.01 / 0.04; 9, 6, 4)")
     save_figure(plot_sae_neuron(report, title), png, pdf)
+    spread = np.asarray(a["ne_mean_dist"], dtype=np.float64)  # every NE-loss SAE neuron with >= 2 examples
+    spread = spread[np.isfinite(spread)]
+    population = {"population_median_mean_dist": float(np.median(spread)) if spread.size else None,
+                  "population_share_mean_dist_le_005": float(np.mean(spread <= 0.05)) if spread.size else None,
+                  "population_neurons": int(spread.size)}
     write_json(claims, jsonable({"item": "NE-F5", "scale": scale, "dataset": m["dataset"], "split": "test", "seed": m["seed"],
-                        "claims": {"38": {**f5, "paper": PAPER,
+                        "claims": {"38": {**f5, **population, "paper": PAPER,
                                           "single_cluster": f5["n_clusters"] == 1}}}))
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
+from entangle.bootstrap import Estimate, bootstrap
 from entangle.embeddings.claims import jsonable
 from entangle.io import markdown_table, read_json, write_json, write_table, write_text
 
@@ -65,6 +66,16 @@ def measured(df, metric):
             "paper_standard": s.get(f"paper_{metric}"), "paper_ne": n.get(f"paper_{metric}")}
 
 
+def per_seed(runs, variant, metric) -> np.ndarray:
+    """One metric of one SAE variant, per seed: float64 [seeds]."""
+    return np.array([next(r for r in run["rows"] if r["variant"] == variant)[metric] for run in runs], dtype=np.float64)
+
+
+def contrast(runs, metric) -> Estimate:
+    """Mean over seeds of (NE-loss SAE − standard SAE), seeds redrawn (paired: both SAEs of a seed share its MLP)."""
+    return bootstrap(np.mean, per_seed(runs, "ne", metric) - per_seed(runs, "standard", metric), unit="seeds")
+
+
 def main(metrics: list, scale: str, t2: str, t2_md: str, t3: str, t3_md: str, t2_claims: str, t3_claims: str) -> None:
     runs = [read_json(p) for p in metrics]
     df2, df3 = summarise(runs, T2, PAPER_T2), summarise(runs, T3, PAPER_T3)
@@ -79,16 +90,20 @@ def main(metrics: list, scale: str, t2: str, t2_md: str, t3: str, t3_md: str, t2
     c35 = {m: measured(df2, m) for m in ("mse", "l1", "l1_total", "l0_pct", "acc_loss")}
     c35["mlp_acc"] = float(df2.iloc[0]["mlp_acc_mean"])
     c35["direction_holds"] = {m: bool(c35[m]["ne"] > c35[m]["standard"]) for m in ("mse", "l1", "l0_pct", "acc_loss")}
+    c35.update({f"{m}_ne_minus_standard": contrast(runs, m) for m in ("mse", "l1", "l0_pct", "acc_loss")})
     write_json(t2_claims, jsonable({"item": "NE-T2", **meta, "claims": {"35": c35}}))
     c36 = {m: measured(df3, m) for m in ("max_dist", "mean_dist", "size")}
     c36["direction_holds"] = {"max_dist": bool(c36["max_dist"]["ne"] < c36["max_dist"]["standard"]),
                               "mean_dist": bool(c36["mean_dist"]["ne"] < c36["mean_dist"]["standard"]),
                               "size": bool(c36["size"]["ne"] > c36["size"]["standard"])}
+    c36.update({f"{m}_ne_minus_standard": contrast(runs, m) for m in ("max_dist", "mean_dist", "size")})
     c37 = {"dead_pct": measured(df3, "dead_pct")}
     dead = c37["dead_pct"]
-    c37["reduction_factor"] = float(dead["standard"] / dead["ne"]) if dead["ne"] > 0 else float("inf")
+    c37["reduction_factor"] = bootstrap(lambda s, n: s.mean() / n.mean() if n.mean() > 0 else np.nan,  # seeds redrawn
+                                        per_seed(runs, "standard", "dead_pct"), per_seed(runs, "ne", "dead_pct"),
+                                        unit="seeds")
     c37["direction_holds"] = bool(dead["ne"] < dead["standard"])
-    c37["more_than_6x"] = bool(c37["reduction_factor"] > 6)
+    c37["more_than_6x"] = bool(c37["reduction_factor"].value is not None and c37["reduction_factor"].value > 6)
     write_json(t3_claims, jsonable({"item": "NE-T3", **meta, "claims": {"36": c36, "37": c37}}))
 
 

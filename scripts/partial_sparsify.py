@@ -16,6 +16,7 @@ import torch
 from _runner import as_list, run
 from tqdm.auto import tqdm
 
+from entangle.device import resolve_device
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json
 from entangle.models.arch import arch_of, blocks, module_weight
@@ -44,6 +45,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
          headline: str, expand: bool, num_clusters: int, pca_factor: int | None, n_init: int, batch_size: int,
          dtype: str, evaluate: str, eval_split: str, calibration_split: str, max_windows: int | None, dataset: str,
          seed: int, wd_method: str, summary: list, save_to: list, device: str = "cpu") -> None:
+    device = resolve_device(device)
     summary, save_to = as_list(summary), as_list(save_to)
     selections = list(selections)
     if len(summary) != len(selections) or len(save_to) != len(selections):
@@ -98,7 +100,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
         entry = {"method": method, **({"num_clusters": num_clusters} if method == "sparse_expansion" else {}),
                  "sparsity": s, "ppl": perplexity(per_window), "mean_nll": float(per_window.mean()),
                  "row_sparsity": row_sparsity(result.linears), "ffn_sparsity": result.ffn_sparsity,
-                 "seconds": time.perf_counter() - t0}
+                 "window_nll": per_window.tolist(), "seconds": time.perf_counter() - t0}
         records[name].append(entry)
         log.info("%s %s %s: PPL %.4f (dense %.4f), selected-row sparsity %.4f, FFN sparsity %.4f, %.1f s", name,
                  method, s, entry["ppl"], dense_ppl, entry["row_sparsity"], entry["ffn_sparsity"], entry["seconds"])
@@ -114,7 +116,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
         else:
             _restore(net, originals)
         if (name, method, s) == _last_run(plan, name):
-            _write(summary[i], model, name, records[name], chosen[name], k_per_matrix, dense_ppl, calib, test,
+            _write(summary[i], model, name, records[name], chosen[name], k_per_matrix, dense_nll, calib, test,
                    eval_split, calibration_split, dataset, seed, percent, outputs, wd_method)
     log.info("job: %.1f s", time.perf_counter() - t_job)
 
@@ -162,8 +164,10 @@ def _last_run(plan: list, name: str) -> tuple:
     return [p for p in plan if p[0] == name][-1]
 
 
-def _write(path, model, name, runs, chosen, k_per_matrix, dense_ppl, calib, test, eval_split, calibration_split,
+def _write(path, model, name, runs, chosen, k_per_matrix, dense_nll, calib, test, eval_split, calibration_split,
            dataset, seed, percent, outputs, wd_method) -> None:
+    """The selection's summary: settings, rows, dense and per-run perplexity with per-window NLL (nats; the
+    statistics of claims 6 and 14 are paired over these windows)."""
     kind, selection_seed = parse_selection(name)
     wd_tokens = next(iter(outputs.values()))["wd_tokens"] if outputs and kind == "wd" else None
     write_json(path, {
@@ -173,7 +177,8 @@ def _write(path, model, name, runs, chosen, k_per_matrix, dense_ppl, calib, test
         "calibration_tokens": int(calib.numel()), "seed": seed, "selection": kind, "selection_seed": selection_seed,
         "percent": percent, "selected_rows": int(sum(len(v) for v in chosen.values())),
         "rows_per_matrix": k_per_matrix, "wd_method": wd_method if kind == "wd" else None, "wd_tokens": wd_tokens,
-        "dense_ppl": dense_ppl, "runs": [{k: v for k, v in r.items() if k != "seconds"} for r in runs],
+        "dense_ppl": perplexity(dense_nll), "dense_window_nll": dense_nll.tolist(),
+        "runs": [{k: v for k, v in r.items() if k != "seconds"} for r in runs],
     })
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import ri_wn_vs_other, separation_contrast
 from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
@@ -58,11 +59,13 @@ def main(neurons: str, samples: str, summary: str, item: str, scale: str, png: s
     out = pd.DataFrame(rows)
     write_table(out, csv, markdown)
     by = {r["role"]: r for r in rows}
-    wn, ri_pct = table["is_wn"].astype(bool), table["ri_percent"]
-    values = {"ri_pct_entangled": by["entangled"]["ri_percent"], "ri_pct_random": by["random"]["ri_percent"],
-              "wd_entangled": by["entangled"]["wd"], "wd_random": by["random"]["wd"],
-              "ri_pct_median_wn": ri_pct[wn].median(), "ri_pct_median_other": ri_pct[~wn].median()}
-    separation = {"expert_separation_entangled": by["entangled"]["expert_separation"],
+    values = {**ri_wn_vs_other(table),  # claim 11: the WN population against the rest of the layer
+              "ri_pct_entangled": by["entangled"]["ri_percent"], "ri_pct_random": by["random"]["ri_percent"],
+              "wd_entangled": by["entangled"]["wd"], "wd_random": by["random"]["wd"]}
+    ent, rnd = (cols[info["neurons"][role]["neuron"]] for role in ("entangled", "random"))
+    separation = {"expert_separation_entangled_minus_random": separation_contrast(
+                      arrays[f"k{k}"][:, ent], arrays[f"k{k}"][:, rnd], arrays[f"labels_k{k}"]),
+                  "expert_separation_entangled": by["entangled"]["expert_separation"],
                   "expert_separation_random": by["random"]["expert_separation"]}
     write_claim_values(claims, item, scale, {11: values, 12: separation} if item == "WD-F1" else {11: values},
                        context={**first, "sparsity": s, "num_clusters": k})

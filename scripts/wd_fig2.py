@@ -8,7 +8,8 @@ from scipy.stats import spearmanr
 from entangle.claims import write_claim_values
 from entangle.io import load_matrix, save_figure, write_table
 from entangle.metrics.mapping import io_scatter
-from entangle.neurons.io_relationship import hard_pair_share
+from entangle.neurons.io_relationship import hard_pairs
+from entangle.neurons.population import hard_pair_ratio, spearman
 from entangle.neurons.selection import random_neurons, top_k
 from entangle.plotting.neurons import io_scatter as io_panel
 from entangle.plotting.neurons import output_histogram
@@ -26,7 +27,9 @@ def main(stats: str, mapping: str, pairs: str, inputs: str, outputs: str, record
     top = top_k(wd, min(10, alive.size))
     rand = random_neurons(len(wd), min(10, alive.size), seed=record["seed"], exclude=np.setdiff1d(np.arange(len(wd)), alive))
     shown = {"random": int(rand[0]), "wasserstein": int(top[0])}
-    share = {n: hard_pair_share(*io_scatter(x, y, i, j, n)) for n in np.concatenate([top, rand])}
+    neurons = np.concatenate([top, rand])
+    hard = np.stack([hard_pairs(*io_scatter(x, y, i, j, n)) for n in neurons], axis=1)  # [pairs, 20]
+    share = {n: float(np.nanmean(hard[:, c])) for c, n in enumerate(neurons)}
     ok = np.isfinite(table["wd"]) & np.isfinite(table["md"])
     rho, pval = spearmanr(table.loc[ok, "wd"], table.loc[ok, "md"])
 
@@ -58,9 +61,9 @@ def main(stats: str, mapping: str, pairs: str, inputs: str, outputs: str, record
     top_share, rand_share = np.mean([share[n] for n in top]), np.mean([share[n] for n in rand])
     write_claim_values(claims, "WD-F2", scale, {
         1: {"max_wd": np.nanmax(wd), "median_wd": np.nanmedian(wd), "max_over_median_wd": np.nanmax(wd) / np.nanmedian(wd)},
-        2: {"spearman_wd_md": rho, "spearman_p": pval, "neurons": int(ok.sum())},
+        2: {"spearman_wd_md": spearman(table["wd"], table["md"]), "spearman_p": pval, "neurons": int(ok.sum())},
         3: {"hard_pair_share_top10_wd": top_share, "hard_pair_share_random10": rand_share,
-            "hard_pair_ratio": top_share / rand_share if rand_share > 0 else None},
+            "hard_pair_ratio": hard_pair_ratio(hard, np.arange(len(top)), np.arange(len(top), len(neurons)))},
     }, context={**record, "layer": layer, "tokens": y.shape[0], "pairs": len(i),
                 "random_neuron": shown["random"], "wasserstein_neuron": shown["wasserstein"]})
 

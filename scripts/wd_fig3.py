@@ -55,7 +55,7 @@ def main(runs: list, downstream: list, names: list, sparsities: list, headline: 
         table = pd.concat([table, extra.reindex(columns=table.columns)], ignore_index=True)
     write_table(table, csv, markdown)
 
-    values = {6: claim6_values(tidy, headline)}
+    values = {6: claim6_values(tidy, headline, [read_json(p) for p in runs])}
     if down is not None:
         values[7] = claim7_values(down)
     write_claim_values(claims, "WD-F3", scale, values, context={

@@ -5,7 +5,8 @@ those rows are expanded into K experts instead (the partial runs, rules/partial.
 (ppl_sparsegpt - ppl_expanded) / (ppl_sparsegpt - ppl_dense) at the headline sparsity.
 (b, c) for the Wasserstein neurons of the GELU model's analysis layer: WD to N(0,1) and mapping difficulty
 before expansion (the dense neuron over all held-out tokens) vs after (the cluster-size-weighted mean over experts
-of each expert's output on its own held-out tokens).
+of each expert's output on its own held-out tokens; MD with the neuron's global normalisers), with the controls
+of claims 15 and 16: the same expert outputs in random clusters of the same sizes, and (WD) non-WN neurons.
 """
 
 import json
@@ -15,9 +16,12 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import weighted_change
 from entangle.disentangle.records import context
+from entangle.evaluation.contrasts import recovered_fraction, window_contrast
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
+from entangle.sparsify.partial import window_nll
 
 
 def main(partial: str, neurons: str, summary: str, headline: str, scale: str, png: str, pdf: str, csv: str,
@@ -36,6 +40,9 @@ def main(partial: str, neurons: str, summary: str, headline: str, scale: str, pn
           (("sparsegpt", sgpt), ("sparse_expansion", se))}
     dense = runs["dense_ppl"]
     recovered = (at["sparsegpt"] - at["sparse_expansion"]) / (at["sparsegpt"] - dense)
+    per_window = np.stack([window_nll(runs, None), window_nll(runs, "sparsegpt", headline),
+                           window_nll(runs, "sparse_expansion", headline)])
+    recovered_estimate = window_contrast(lambda p: recovered_fraction(p, 0, 1, 2), per_window)
 
     fig, axes = figure(1, 3, width=3.8, height=3.2)
     ax = axes[0, 0]
@@ -48,22 +55,30 @@ def main(partial: str, neurons: str, summary: str, headline: str, scale: str, pn
     ax.legend(fontsize="x-small")
 
     values = {}
+    controls = table[table["is_control"].astype(bool)] if "is_control" in table.columns else table.iloc[:0]
     for ax, stat, label in ((axes[0, 1], "wd", "WD to N(0,1)"), (axes[0, 2], "md", "mapping difficulty")):
         before, after = wns[f"{stat}_before"].to_numpy(), wns[f"{stat}_after"].to_numpy()
         ok = np.isfinite(before) & np.isfinite(after)
-        drop = (before[ok] - after[ok]) / before[ok]
-        share, median = float((after[ok] < before[ok]).mean()), float(np.median(drop))
-        dense_after = wns[f"{stat}_after_dense"].to_numpy()[ok]
-        values[stat] = {f"share_{stat}_decreased": share, f"median_{stat}_drop": median, f"{stat}_neurons": int(ok.sum()),
-                        f"share_{stat}_decreased_dense_outputs": float((dense_after < before[ok]).mean()),
-                        f"median_{stat}_drop_dense_outputs": float(np.median((before[ok] - dense_after) / before[ok]))}
-        ax.scatter(before[ok], after[ok], s=14, color=PALETTE["wasserstein"], alpha=0.8)
-        lim = [np.nanmin([before[ok], after[ok]]), np.nanmax([before[ok], after[ok]])]
+        values[stat] = weighted_change(table, stat)
+        share, median = values[stat][f"share_{stat}_decreased"].value, values[stat][f"median_{stat}_drop"].value
+        if stat == "wd" and len(controls):  # the non-WN control, the same experts and clusters
+            cb, ca = controls["wd_before"].to_numpy(), controls["wd_after"].to_numpy()
+            ax.scatter(cb, ca, s=8, color=PALETTE["other"], alpha=0.5, lw=0,
+                       label=f"non-WN control ({len(controls)}): median drop "
+                             f"{values[stat]['median_wd_drop_non_wn']:.0%}")
+        rand = wns[f"{stat}_after_random"].to_numpy() if f"{stat}_after_random" in wns.columns else None
+        if rand is not None:
+            ax.scatter(before[ok], rand[ok], s=12, marker="x", color=PALETTE["random"], alpha=0.8,
+                       label=f"WNs, random clusters: median drop {values[stat][f'median_{stat}_drop_random_clusters'].value:.0%}")
+        ax.scatter(before[ok], after[ok], s=14, color=PALETTE["wasserstein"], alpha=0.8,
+                   label=f"WNs ({int(ok.sum())}), Sparse Expansion's clusters")
+        shown = [before[ok], after[ok]] + ([rand[ok]] if rand is not None else [])
+        lim = [np.nanmin(np.concatenate(shown)), np.nanmax(np.concatenate(shown))]
         ax.plot(lim, lim, "k--", lw=1, label="no change")
         panel = "(b)" if stat == "wd" else "(c)"
         ax.set(xlabel="before: dense neuron", ylabel=f"after: weighted over K={info['num_clusters']} experts",
                title=f"{panel} {label}: lower for {share:.0%}\nof WNs, median drop {median:.0%}")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize="xx-small", loc="best", framealpha=0.9)
     caption(fig, "WD-F5", f"Sparse Expansion disentangles Wasserstein neurons ({scale} scale)\n(b, c): {layer['model']} "
             f"layer {layer['layer']} {layer['matrix']}, {len(wns)} WNs, {info['sparsity']:.0%} per expert")
     fig.tight_layout()
@@ -79,14 +94,17 @@ def main(partial: str, neurons: str, summary: str, headline: str, scale: str, pn
     neuron_context = {key: layer[key] for key in ("model", "model_id", "revision", "dataset", "split", "tokens", "seed")}
     for stat, panel in (("wd", "b"), ("md", "c")):
         for _, r in wns.iterrows():
-            for when in ("before", "after", "after_dense"):
+            for when in ("before", "after", "after_dense", "after_random", "after_own"):
+                if f"{stat}_{when}" not in wns.columns:
+                    continue
                 rows.append({"panel": panel, **neuron_context, "neuron": int(r["neuron"]), "method": f"se{info['num_clusters']}",
                              "sparsity": str(info["sparsity"]), "measure": f"{stat}_{when}", "value": r[f"{stat}_{when}"]})
     write_table(pd.DataFrame(rows), csv, markdown)
     write_claim_values(claims, "WD-F5", scale, {
-        14: {"recovered_fraction": recovered, "ppl_dense": dense, "ppl_wd_sparsegpt": at["sparsegpt"],
+        14: {"model": runs["model"], "recovered_fraction": recovered_estimate, "recovered_fraction_json_ppl": recovered, "ppl_dense": dense,
+             "ppl_wd_sparsegpt": at["sparsegpt"],
              "ppl_wd_expanded": at["sparse_expansion"], "sparsity": headline},
-        15: values["wd"], 16: values["md"]},
+        15: {"model": layer["model"], **values["wd"]}, 16: {"model": layer["model"], **values["md"]}},
         context={"partial": run_context, "layer": layer, "wn_percent": info["wn_percent"],
                  "num_clusters": info["num_clusters"], "sparsity": info["sparsity"]})
 

@@ -8,10 +8,10 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import k_sweep_steps
 from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
-
 
 
 def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: str, csv: str, markdown: str,
@@ -59,7 +59,9 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
     write_table(pd.DataFrame([{**first, "neuron": n["neuron"], "sparsity": info["sparsity"], "k": k,
                                "wd_to_dense": w, "ri": r, "ri_layer_median": m}
                               for k, w, r, m in zip(ks, wd, ri, layer_ri)]), csv, markdown)
+    steps = k_sweep_steps(dense, np.stack([arrays[f"k{k}"][:, c] for k in ks]))  # claim 13, tokens redrawn
     write_claim_values(claims, "WD-F6", scale, {13: {
+        **steps,
         "wd_monotone_decreasing": bool(np.all(np.diff(wd) < 0)), "ri_monotone_increasing": bool(np.all(np.diff(ri) > 0)),
         "layer_ri_monotone_increasing": bool(np.all(np.diff(layer_ri) > 0)),
         **{f"wd_k{k}": w for k, w in zip(ks, wd)}, **{f"ri_k{k}": r for k, r in zip(ks, ri)}}},

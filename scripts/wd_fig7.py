@@ -9,6 +9,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import r2_contrast
 from entangle.disentangle.predictors import PREDICTORS, predictor_fits
 from entangle.disentangle.records import context
 from entangle.io import read_json, save_figure, write_table
@@ -56,7 +57,9 @@ def main(neurons: str, summary: str, scale: str, png: str, pdf: str, csv: str, m
     by = fits.set_index("statistic")
     values = {f"r2_{'gmm' if s == 'gmm_components' else s}": by.loc[s, "r2"] for s in PREDICTORS}
     values.update({f"spearman_{'gmm' if s == 'gmm_components' else s}": by.loc[s, "spearman"] for s in PREDICTORS})
-    values.update(slope_wd=by.loc["wd", "slope"], neurons=int(ok.sum()), median_ri=float(used["ri"].median()))
+    values.update(slope_wd=by.loc["wd", "slope"], neurons=int(ok.sum()), median_ri=float(used["ri"].median()),
+                  r2_wd_minus_best_other=r2_contrast(table, "ri", list(PREDICTORS)),  # claim 17, neurons redrawn
+                  best_other=max((s for s in PREDICTORS if s != "wd"), key=lambda s: by.loc[s, "r2"]))
     write_claim_values(claims, "WD-F7", scale, {17: values},
                        context={**record, "sparsity": info["sparsity"], "num_clusters": info["num_clusters"],
                                 "gmm_max_components": settings["gmm_max_components"],

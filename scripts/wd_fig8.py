@@ -13,6 +13,7 @@ from _runner import run
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import frontier_slope
 from entangle.disentangle.predictors import frontier
 from entangle.disentangle.records import CONTEXT, context
 from entangle.io import save_figure, write_table
@@ -89,7 +90,8 @@ def main(clusters: list, layers: list, bins: int, pca_variance: float, scale: st
 
     b, c = fits["rmse_expert"], fits["improvement"]
     write_claim_values(claims, "WD-F8", scale, {18: {
-        "frontier_r2": b["r2"], "frontier_slope": b["slope"], "frontier_intercept": b["intercept"],
+        "frontier_slope": frontier_slope(data["pca_components"], data["rmse_expert"], bins),  # clusters redrawn
+        "frontier_r2": b["r2"], "frontier_intercept": b["intercept"],
         "frontier_points": b["n"], "share_below": b["share_beyond"], "clusters": int(len(data)),
         "improvement_frontier_r2": c["r2"], "improvement_frontier_slope": c["slope"],
         "improvement_share_above": c["share_beyond"]}},

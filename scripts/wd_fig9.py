@@ -6,10 +6,10 @@ from entangle.claims import write_claim_values
 from entangle.io import save_figure
 from entangle.plotting.style import caption
 from entangle.sparsify.plots import perplexity_vs_sparsity
-from entangle.sparsify.report import claim19, load_runs
+from entangle.sparsify.report import claim19, load_runs, window_nlls
 
 
-def main(runs: list, sparsities: list, methods: list, k: int, context: dict, scale: str,
+def main(runs: list, nll: list, sparsities: list, methods: list, k: int, context: dict, scale: str,
          png: str, pdf: str, claims: str) -> None:
     tidy = load_runs(list(runs))
     fig = perplexity_vs_sparsity(tidy, sparsities, methods, k)
@@ -17,7 +17,7 @@ def main(runs: list, sparsities: list, methods: list, k: int, context: dict, sca
     caption(fig, "WD-F9", f"perplexity vs FFN sparsity, SE (K={k}) vs one-shot pruners ({first.dataset} "
             f"{first.split}, {scale})")
     save_figure(fig, png, pdf)
-    values, _ = claim19(tidy, k)
+    values, _ = claim19(tidy, k, window_nlls(tidy, list(nll)))
     write_claim_values(claims, "WD-F9", scale, {19: values}, context={
         **context, "models": ", ".join(dict.fromkeys(tidy.model)), "sparsities": ", ".join(sparsities),
         "seed": int(first.seed)})

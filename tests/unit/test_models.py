@@ -74,7 +74,7 @@ def test_loader_rejects_paths_that_are_not_checkpoints(tmp_path):
 
 def test_hub_model_offline_names_id_revision_and_fix():
     with pytest.raises(ModelLoadError, match=r"(?s)EleutherAI/pythia-no-such-deduped' at revision 'step143000'.*"
-                                             r"huggingface-cli download EleutherAI/pythia-no-such-deduped --revision step143000"):
+                                             r"hf download EleutherAI/pythia-no-such-deduped --revision step143000"):
         load_model("EleutherAI/pythia-no-such-deduped", "step143000")
 
 

@@ -236,8 +236,11 @@ def test_partial_sparsify_end_to_end(trained_llama, tmp_path, one_thread):
 
     tidy = load_partial_runs(summaries)
     assert list(tidy.selection.unique()) == ["dense"] + names
-    values = claim6_values(tidy, "0.9")
+    values = claim6_values(tidy, "0.9", [json.loads(Path(p).read_text()) for p in summaries])
     assert values["ppl_wd"] == runs[("sparsegpt", "0.9")]["ppl"]
+    assert np.exp(np.mean(runs[("sparsegpt", "0.9")]["window_nll"])) == pytest.approx(values["ppl_wd"])
+    ratio = values["increase_ratio_wd_over_worst_other"]
+    assert ratio.unit == "evaluation windows" and ratio.resamples == 1000
     others = [values["ppl_mean"], values["ppl_variance"], values["ppl_magnitude"],
               np.mean([r["runs"][1]["ppl"] for r in rnd])]
     assert values["ppl_max_other_selection"] == pytest.approx(max(others))
@@ -255,6 +258,23 @@ def test_claim_values_compare_wd_with_the_worst_other_selection():
     v = claim6_values(pd.DataFrame(rows), "0.9")
     assert v["ppl_wd"] == 50 and v["ppl_max_other_selection"] == 30 and v["max_other_selection"] == "variance"
     assert v["ppl_random"] == 12 and v["ppl_random_min"] == 11 and v["ppl_random_max"] == 13
+
+    # with per-window NLL: a contrast with its interval over windows, the worst other re-chosen per redraw
+    rng = np.random.default_rng(0)
+    base = rng.normal(3.0, 0.3, 200)
+
+    def summary(name, seed, lift):
+        return {"selection": name, "selection_seed": seed, "dense_window_nll": base.tolist(),
+                "runs": [{"method": "sparsegpt", "sparsity": "0.9",
+                          "window_nll": (base + lift + rng.normal(0, 0.01, 200)).tolist()}]}
+
+    far = [summary("wd", None, 0.2), summary("mean", None, 0.05), summary("variance", None, 0.04),
+           summary("magnitude", None, 0.05), summary("random", 0, 0.01), summary("random", 1, 0.01)]
+    est = claim6_values(pd.DataFrame(rows), "0.9", far)["increase_ratio_wd_over_worst_other"]
+    assert est.ci_low > 2  # far more: reproduced
+    tie = [summary("wd", None, 0.05)] + far[1:]
+    est = claim6_values(pd.DataFrame(rows), "0.9", tie)["increase_ratio_wd_over_worst_other"]
+    assert est.ci_low < 1 < est.ci_high  # WD ties magnitude: the interval straddles 1, far below 2
 
     scores = {"dense": {"gsm8k": {"exact_match,strict-match": 0.5}, "mmlu": {"acc,none": 0.6}},
               "wd": {"gsm8k": {"exact_match,strict-match": 0.1}, "mmlu": {"acc,none": 0.3}},

@@ -105,6 +105,47 @@ def test_half_precision_values_use_exact():
     np.testing.assert_allclose(wd_fast(x), wd_exact(x), atol=1e-12)
 
 
+def _hard_columns(kind: str, rng, t: int = 20_000) -> np.ndarray:
+    g = rng.standard_normal((t, 24))
+    if kind == "tied":  # outputs rounded to 2 decimals: many ties per histogram bin
+        return np.round(g, 2).astype(np.float32)
+    if kind == "bf16_in_float32":  # bf16 values stored as float32, the first rows not (so no up-front detection)
+        x = torch.from_numpy(g.astype(np.float32)).bfloat16().float().numpy()
+        x[:300] = g[:300]
+        return x
+    if kind == "discrete":
+        return np.concatenate([rng.integers(0, 5, (t, 12)), rng.poisson(2.0, (t, 12))], axis=1).astype(np.float32)
+    if kind == "heavy_tailed":
+        return np.concatenate([rng.standard_cauchy((t, 12)), rng.standard_t(1.5, (t, 12))], axis=1).astype(np.float32)
+    if kind == "constant":  # dead columns among live ones, one live column with a single outlier
+        x = g.astype(np.float32)
+        x[:, ::3] = 2.5
+        x[:, 1] = 0.0
+        x[7, 1] = 1.0
+        return x
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["tied", "bf16_in_float32", "discrete", "heavy_tailed", "constant"])
+def test_fast_path_holds_its_tolerance_on_every_input(kind):
+    from entangle.metrics.wasserstein import TOLERANCE
+
+    x = _hard_columns(kind, np.random.default_rng(11))
+    fast, exact = wasserstein_to_gaussian(x, method="fast"), wd_exact(x)
+    assert np.array_equal(np.isnan(fast), np.isnan(exact))
+    assert np.nanmax(np.abs(fast - exact)) <= TOLERANCE
+    _, bound = wd_fast(x, return_bound=True)
+    assert np.nanmax(bound) <= TOLERANCE  # columns past the tolerance were recomputed exactly
+
+
+def test_tied_columns_need_the_refinement():
+    # the histogram alone errs past 1e-4 here (what issue #15 found); the tolerance check is what fixes it
+    x = _hard_columns("tied", np.random.default_rng(11))
+    raw, bound = wd_fast(x, tol=None, return_bound=True)
+    error = np.abs(raw - wd_exact(x))
+    assert error.max() > 1e-4 and (error <= bound + 1e-12).all()
+
+
 @pytest.mark.parametrize("method", ["fast", "exact", "scipy_sample"])
 def test_affine_invariance(method):
     x = realistic_columns(3_000, np.random.default_rng(6)).astype(np.float64)

@@ -118,9 +118,9 @@ def test_run_files_and_settings():
     assert run_file("r", "llama", "dense") == "r/sparsify/llama/dense/0.json"
     assert run_file("r", "llama", "sparse_expansion", "2:4", 16) == "r/sparsify/llama/se16/2-4.json"
     sp = load_scale(RAW, "smoke").settings["sparsify"]
-    s = run_settings(sp, 7, "se4", "2-4")
+    s = run_settings(sp, 7, "exact", "se4", "2-4")
     assert (s["method"], s["sparsity"], s["num_clusters"], s["seed"]) == ("sparse_expansion", "2:4", 4, 7)
-    assert run_settings(sp, 7, "wanda", "0.5")["num_clusters"] == sp["expansion"]["num_clusters"]
+    assert run_settings(sp, 7, "exact", "wanda", "0.5")["num_clusters"] == sp["expansion"]["num_clusters"]
 
 
 def test_sparsify_jobs_group_the_same_runs_at_every_granularity():

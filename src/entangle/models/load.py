@@ -61,10 +61,11 @@ def _family_check(config, source: str) -> None:
 
 
 def hub_hint(hub_id: str, revision: str | None) -> str:
+    """How to get `hub_id` at `revision` into the cache (`hf`: huggingface_hub 1.0 replaced `huggingface-cli`)."""
     rev = f" --revision {revision}" if revision and revision != "main" else ""
-    return (f"Pre-download it on a machine with network: `huggingface-cli download {hub_id}{rev}` (the cache lives "
-            f"in $HF_HOME, default ~/.cache/huggingface), then run with HF_HUB_OFFLINE=1; or point the model's "
-            f"`path:` in config.yaml at a local copy.")
+    return (f"Pre-download it on a machine with network: `hf download {hub_id}{rev}` (gated models such as "
+            f"Llama: `hf auth login` first; the cache lives in $HF_HOME, default ~/.cache/huggingface), then run "
+            f"with HF_HUB_OFFLINE=1; or point the model's `path:` in config.yaml at a local copy.")
 
 
 @startup

@@ -10,10 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 
+def hard_pairs(input_distance: np.ndarray, output_distance: np.ndarray, output_factor: float = 2.0) -> np.ndarray:
+    """Per pair: 1.0 if hard (below-median input distance, output distance > `output_factor`), 0.0 if not,
+    NaN for pairs that do not count (identical inputs, dead neuron): float64 [P]. The median is over these pairs."""
+    input_distance, output_distance = np.asarray(input_distance, np.float64), np.asarray(output_distance, np.float64)
+    ok = np.isfinite(input_distance) & np.isfinite(output_distance) & (input_distance > 0)
+    out = np.full(input_distance.shape, np.nan)
+    if ok.any():
+        near = input_distance[ok] < np.median(input_distance[ok])
+        out[ok] = near & (output_distance[ok] > output_factor)
+    return out
+
+
 def hard_pair_share(input_distance: np.ndarray, output_distance: np.ndarray, output_factor: float = 2.0) -> float:
     """Share of pairs with below-median input distance and output distance > `output_factor` (both [P])."""
-    ok = np.isfinite(input_distance) & np.isfinite(output_distance) & (input_distance > 0)
-    if not ok.any():
-        return float("nan")
-    near = input_distance[ok] < np.median(input_distance[ok])
-    return float(np.mean(near & (output_distance[ok] > output_factor)))
+    hard = hard_pairs(input_distance, output_distance, output_factor)
+    return float(np.nanmean(hard)) if np.isfinite(hard).any() else float("nan")

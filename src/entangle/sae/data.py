@@ -57,12 +57,11 @@ def raw_mnist(dataset=MNIST_ID, local_path=None):
 
     Offline without a cached copy this raises DataError naming the dataset and how to provide it.
     """
-    from entangle.data.text import DataError, open_hf_dataset
+    from entangle.data.text import check_splits, open_hf_dataset
 
-    splits = open_hf_dataset(dataset, local_path=local_path, setting="sae.local_path (or sae.dataset: digits)")
-    missing = [s for s in ("train", "test") if s not in splits]
-    if missing:
-        raise DataError(f"dataset {dataset!r} has no split(s) {missing}; it has {list(splits)}")
+    setting = "sae.local_path (or sae.dataset: digits)"
+    splits = open_hf_dataset(dataset, local_path=local_path, setting=setting)
+    check_splits(splits, ("train", "test"), dataset, setting=setting)
 
     def arrays(split):
         imgs = np.stack([np.asarray(im, dtype=np.float32).reshape(-1) for im in splits[split]["image"]])

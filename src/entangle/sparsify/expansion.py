@@ -76,11 +76,13 @@ def sparse_expand(
     router: Router | None = None,
     blocksize: int = 128,
     percdamp: float = 0.01,
+    ties: str = "reference",
 ) -> ExpandedLinear:
     """Expand a dense `linear` into `num_clusters` SparseGPT experts.
 
     x: calibration inputs [N_seq, L, d_in]. The router is fitted on all N_seq * L tokens unless one
-    is given (e.g. Llama gate and up share one). sparsity: float, "N:M" or Sparsity, per expert.
+    is given (e.g. Llama gate and up share one). sparsity: float, "N:M" or Sparsity, per expert;
+    `ties` as SparseGPT.prune.
     """
     sp = Sparsity.parse(sparsity)
     if x.dim() != 3 or x.shape[-1] != linear.in_features:
@@ -107,7 +109,7 @@ def sparse_expand(
             members = torch.ones_like(members)
         gpt = SparseGPT(weight)
         gpt.add_batch(tokens[members], n_sequences=n_seq)
-        experts.append(gpt.prune(sp, blocksize=blocksize, percdamp=percdamp))
+        experts.append(gpt.prune(sp, blocksize=blocksize, percdamp=percdamp, ties=ties))
 
     module = ExpandedLinear(linear.in_features, linear.out_features, num_clusters, router.components.shape[0],
                             bias=linear.bias is not None, device=weight.device, dtype=weight.dtype)

@@ -257,18 +257,51 @@ def headline_perplexities(tidy: pd.DataFrame, sparsity: str) -> dict[str, float]
     return {kind: float(sub.perplexity.mean()) for kind, sub in g.groupby(kinds, sort=False)}
 
 
-def claim6_values(tidy: pd.DataFrame, headline: str) -> dict:
-    """Claim 6: ppl_wd vs the worst other selection (mean, variance, magnitude, mean of random seeds)."""
+def window_nll(summary: dict, method: str | None = "sparsegpt", sparsity: str | None = None) -> np.ndarray:
+    """Per-window NLL (nats) [windows] of one selection summary's run (method, sparsity), or its dense model
+    (method None)."""
+    if method is None:
+        return np.asarray(summary["dense_window_nll"], dtype=np.float64)
+    for run in summary["runs"]:
+        if run["method"] == method and run["sparsity"] == sparsity:
+            return np.asarray(run["window_nll"], dtype=np.float64)
+    raise KeyError(f"selection {summary['selection']}: no {method} run at sparsity {sparsity}")
+
+
+def claim6_values(tidy: pd.DataFrame, headline: str, summaries: list[dict] | None = None) -> dict:
+    """Claim 6: the WD selection's perplexity increase over dense against the most damaging other selection's
+    (mean, variance, magnitude, random = mean PPL over its seeds), at the headline per-row sparsity.
+
+    increase_ratio_wd_over_worst_other = (PPL_wd − PPL_dense) / (PPL_worst − PPL_dense), with a 95% interval
+    over evaluation windows redrawn, paired across selections; the worst other is re-chosen per redraw
+    (NaN where no other selection raises perplexity). `summaries`: the selection JSONs (per-window NLL).
+    """
+    from entangle.evaluation.contrasts import window_contrast
+
     ppl = headline_perplexities(tidy, headline)
     others = {k: v for k, v in ppl.items() if k != "wd"}
     worst = max(others, key=others.get) if others else None
     dense = float(tidy[tidy.method == "dense"].perplexity.iloc[0])
     rnd = tidy[(tidy.method == "sparsegpt") & (tidy.sparsity == headline) & tidy.selection.str.startswith("random")]
-    return {"ppl_wd": ppl.get("wd"), "ppl_max_other_selection": others.get(worst), "max_other_selection": worst,
-            "ppl_dense": dense, "sparsity": headline, **{f"ppl_{k}": v for k, v in ppl.items() if k != "wd"},
-            "ppl_random_min": float(rnd.perplexity.min()) if len(rnd) else None,
-            "ppl_random_max": float(rnd.perplexity.max()) if len(rnd) else None,
-            "wd_over_worst_other": ppl["wd"] / others[worst] if worst and "wd" in ppl else None}
+    values = {"ppl_wd": ppl.get("wd"), "ppl_max_other_selection": others.get(worst), "max_other_selection": worst,
+              "ppl_dense": dense, "sparsity": headline, **{f"ppl_{k}": v for k, v in ppl.items() if k != "wd"},
+              "ppl_random_min": float(rnd.perplexity.min()) if len(rnd) else None,
+              "ppl_random_max": float(rnd.perplexity.max()) if len(rnd) else None,
+              "wd_over_worst_other": ppl["wd"] / others[worst] if worst and "wd" in ppl else None}
+    if summaries and worst is not None and "wd" in ppl:
+        names = [(s["selection"], s["selection_seed"]) for s in summaries]
+        rows = [window_nll(summaries[0], None)] + [window_nll(s, "sparsegpt", headline) for s in summaries]
+        kinds = ["dense"] + [k for k, _ in names]
+        groups = {k: [i for i, kk in enumerate(kinds) if kk == k] for k in dict.fromkeys(kinds) if k not in ("dense", "wd")}
+        wd = kinds.index("wd")
+
+        def statistic(p: np.ndarray) -> np.ndarray:
+            other = np.stack([p[:, idx].mean(1) for idx in groups.values()], axis=1).max(1)  # random: mean of seeds
+            lift = other - p[:, 0]
+            return np.where(lift > 0, (p[:, wd] - p[:, 0]) / np.where(lift > 0, lift, 1.0), np.nan)
+
+        values["increase_ratio_wd_over_worst_other"] = window_contrast(statistic, np.stack(rows))
+    return values
 
 
 def downstream_scores(scores: dict[str, dict[str, dict[str, float]]]) -> pd.DataFrame:

@@ -30,18 +30,29 @@ BASELINES = ("magnitude", "wanda", "sparsegpt")
 METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "sparsegpt": "SparseGPT",
                  "sparse_expansion": "SE"}
 COLUMNS = ["model", "model_id", "revision", "family", "method", "k", "sparsity", "sparsity_ratio", "structured",
-           "perplexity", "mean_nll", "ffn_sparsity", "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
+           "perplexity", "mean_nll", "ffn_sparsity", "matrix_sparsity_min", "matrix_sparsity_max", "ties",
+           "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
            "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed"]
 # Run times stay in the run summaries and benchmark files: tables are byte-identical across reruns.
 
 
+def matrix_sparsity_range(linears: list[dict]) -> tuple[float, float]:
+    """Lowest and highest achieved sparsity of one FFN matrix (of one expert, for Sparse Expansion) in a run."""
+    lows = [r.get("expert_sparsity_min", r["sparsity"]) for r in linears]
+    highs = [r.get("expert_sparsity_max", r["sparsity"]) for r in linears]
+    return (min(lows), max(highs)) if linears else (math.nan, math.nan)
+
+
 def load_runs(paths: list[str]) -> pd.DataFrame:
-    """Tidy table, one row per run summary."""
+    """Tidy table, one row per run summary; `matrix_sparsity_min/max` say what the pruners achieved."""
     rows = []
     for path in paths:
         r = read_json(path)
         sp = Sparsity.parse(r["sparsity"]) if r["method"] != "dense" else Sparsity(0.0)
-        rows.append({**{c: r.get(c) for c in COLUMNS}, "sparsity_ratio": sp.ratio, "structured": sp.is_nm})
+        low, high = matrix_sparsity_range(r.get("linears", []))
+        rows.append({**{c: r.get(c) for c in COLUMNS}, "sparsity_ratio": sp.ratio, "structured": sp.is_nm,
+                     "matrix_sparsity_min": low, "matrix_sparsity_max": high,
+                     "ties": r.get("settings", {}).get("ties", "reference")})
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["k"] = df["k"].astype("Int64")
     return df
@@ -107,11 +118,73 @@ def _growth(gaps: pd.DataFrame) -> dict:
             "models_with_gap_trend": len(monotone)}
 
 
-def claim19(tidy: pd.DataFrame, k: int) -> tuple[dict, pd.DataFrame]:
-    """Is SE(K) best at every model and sparsity, and does its gap grow with sparsity?"""
+def window_nlls(tidy: pd.DataFrame, nll_paths: list[str]) -> dict[tuple, np.ndarray]:
+    """Per-window NLL of every run of `tidy` (one row per run, in the order of `nll_paths`, the runs' .nll.csv):
+    (model, method, k or None, sparsity) -> float64 [windows]."""
+    from entangle.evaluation.contrasts import load_window_nll
+
+    if len(nll_paths) != len(tidy):
+        raise ValueError(f"{len(nll_paths)} per-window NLL files for {len(tidy)} runs")
+    return {_key(r): load_window_nll(p) for r, p in zip(tidy.itertuples(), nll_paths)}
+
+
+def _key(row) -> tuple:
+    k = None if pd.isna(row.k) else int(row.k)
+    return (row.model, row.method, k if row.method == "sparse_expansion" else None, row.sparsity)
+
+
+def gap_estimates(gaps: pd.DataFrame, tidy: pd.DataFrame, nll: dict, prefix: str = "gap") -> dict:
+    """Claims 19 and 21 with 95% intervals over evaluation windows (paired across methods within a model,
+    models drawn on their own), for the cells of `gaps` (rows of `_gaps`: model, sparsity, k, best baseline):
+
+    {prefix}_min: the smallest gap = ln PPL(best baseline, re-chosen per redraw) - ln PPL(SE) over every cell;
+    {prefix}_min_step: the smallest increase of a model's gap between consecutive unstructured sparsities.
+    """
+    from entangle.evaluation.contrasts import window_contrast_groups
+
+    groups, layouts = [], []
+    for model, g in gaps.groupby("model", sort=False):
+        rows, index, cells = [], {}, []
+        for cell in g.itertuples():
+            run = tidy[(tidy.model == model) & (tidy.sparsity == cell.sparsity)]
+            keys = [_key(r) for r in run.itertuples() if r.method in BASELINES]
+            keys.append(_key(run[(run.method == "sparse_expansion") & (run.k == cell.k)].iloc[0]))
+            for key in keys:
+                if key not in index:
+                    index[key] = len(rows)
+                    rows.append(nll[key])
+            cells.append(([index[key] for key in keys[:-1]], index[keys[-1]], cell.structured, cell.sparsity_ratio))
+        groups.append(np.stack(rows))
+        layouts.append(cells)
+
+    def per_model(ppls: list[np.ndarray]) -> list[np.ndarray]:
+        """Per model: its cells' gaps [B, cells] from its perplexities [B, C]."""
+        return [np.stack([np.log(p[:, base].min(1)) - np.log(p[:, se]) for base, se, _, _ in cells], axis=1)
+                for p, cells in zip(ppls, layouts)]
+
+    def smallest_gap(ppls):
+        return np.min(np.concatenate(per_model(ppls), axis=1), axis=1)
+
+    def smallest_step(ppls):
+        steps = []
+        for gap, cells in zip(per_model(ppls), layouts):
+            order = [i for i in np.argsort([c[3] for c in cells], kind="stable") if not cells[i][2]]
+            if len(order) >= 2:
+                steps.append(np.diff(gap[:, order], axis=1))
+        return np.min(np.concatenate(steps, axis=1), axis=1) if steps else np.full(len(ppls[0]), np.nan)
+
+    if not groups:
+        return {f"{prefix}_min": None, f"{prefix}_min_step": None}
+    return {f"{prefix}_min": window_contrast_groups(smallest_gap, groups),
+            f"{prefix}_min_step": window_contrast_groups(smallest_step, groups)}
+
+
+def claim19(tidy: pd.DataFrame, k: int, nll: dict | None = None) -> tuple[dict, pd.DataFrame]:
+    """Is SE(K) best at every model and sparsity, and does its gap grow with sparsity? With `nll` (window_nlls),
+    the judged statistics gap_min and gap_min_step with their intervals."""
     gaps = _gaps(tidy, k)
     full = gaps[gaps.n_baselines == len(BASELINES)]
-    values = {"k": k, "cells": len(full),
+    values = {**(gap_estimates(full, tidy, nll) if nll is not None and len(full) else {}), "k": k, "cells": len(full),
               "se_best_share": float((full.gap > 0).mean()) if len(full) else None,
               "se_best_everywhere": bool((full.gap > 0).all()) if len(full) else None,
               "se_beats_sparsegpt_share": float((full.gap_vs_sparsegpt > 0).mean()) if len(full) else None,
@@ -120,13 +193,20 @@ def claim19(tidy: pd.DataFrame, k: int) -> tuple[dict, pd.DataFrame]:
     return values, gaps
 
 
-def claim20(sweep: pd.DataFrame, sparsegpt_ppl: float | None) -> dict:
-    """Perplexity vs K at one sparsity: monotone decreasing? K=1 equal to SparseGPT?"""
+def claim20(sweep: pd.DataFrame, sparsegpt_ppl: float | None, nll: dict | None = None) -> dict:
+    """Perplexity vs K at one sparsity: monotone decreasing? K=1 equal to SparseGPT? With `nll` (window_nlls),
+    nll_max_step_over_k: the largest increase of ln PPL between consecutive K (nats per token), windows redrawn."""
+    from entangle.evaluation.contrasts import window_contrast
+
     g = sweep.sort_values("k")
     ks, ppl = g.k.astype(int).to_numpy(), g.perplexity.to_numpy()
     steps = np.diff(ppl)
     k1 = g[g.k == 1]
-    return {"ks": len(ks), "k_min": int(ks[0]), "k_max": int(ks[-1]),
+    judged = {}
+    if nll is not None and len(g) >= 2:
+        per_k = np.stack([nll[_key(r)] for r in g.itertuples()])
+        judged["nll_max_step_over_k"] = window_contrast(lambda p: np.diff(np.log(p), axis=1).max(1), per_k)
+    return {**judged, "ks": len(ks), "k_min": int(ks[0]), "k_max": int(ks[-1]),
             "ppl_k_min": float(ppl[0]), "ppl_k_max": float(ppl[-1]),
             "monotone_decreasing": bool(np.all(steps <= 0)), "violations": int((steps > 0).sum()),
             "spearman_k_ppl": float(spearmanr(ks, ppl)[0]) if len(ks) >= 3 else None,
@@ -154,12 +234,14 @@ def flop_matched(tidy: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim21(table: pd.DataFrame) -> dict:
-    """At matched non-zeros per token: does SE at the largest K beat every baseline, and do gaps grow?"""
+def claim21(table: pd.DataFrame, tidy: pd.DataFrame | None = None, nll: dict | None = None) -> dict:
+    """At matched non-zeros per token: does SE at the largest K beat every baseline, and do gaps grow? With
+    `tidy` and `nll` (window_nlls), gap_kmax_min and gap_kmax_min_step with their intervals (`gap_estimates`)."""
     if table.empty:
         return {}
     kmax = int(table.k.max())
     top = table[table.k == kmax]
+    judged = gap_estimates(top, tidy, nll, prefix="gap_kmax") if nll is not None and tidy is not None else {}
     by_k = []
     for _, g in table.groupby(["model", "sparsity"], sort=False):
         if g.k.nunique() >= 3:
@@ -167,7 +249,7 @@ def claim21(table: pd.DataFrame) -> dict:
         elif g.k.nunique() == 2:
             g = g.sort_values("k")
             by_k.append(float(np.sign(g.gap.iloc[-1] - g.gap.iloc[0])))
-    return {"k_max": kmax, "cells": len(top),
+    return {**judged, "k_max": kmax, "cells": len(top),
             "se_kmax_beats_all_share": float((top.gap > 0).mean()),
             "se_kmax_beats_all_everywhere": bool((top.gap > 0).all()),
             **{k.replace("gap_", "gap_kmax_"): v for k, v in _growth(top.assign(n_baselines=3)).items()},

@@ -235,12 +235,12 @@ def _prune_block(model: nn.Module, layer: int, s: SparsifySettings, stats: dict 
             module = block.get_submodule(arch.matrices[m])
             w = get_weight(model, module)
             if s.method == "magnitude":
-                new = magnitude_prune(w, s.sparsity)
+                new = magnitude_prune(w, s.sparsity, s.ties)
             elif s.method == "wanda":
-                new = wanda_prune(w, stats[group].scaler_row, s.sparsity)
+                new = wanda_prune(w, stats[group].scaler_row, s.sparsity, s.ties)
             else:
                 gpt = _shared_sparsegpt(w, stats[group])
-                new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp, rows=mine[m])
+                new = gpt.prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp, rows=mine[m], ties=s.ties)
             set_weight(model, module, new)
             _record(result, layer, m, new, time.perf_counter() - t0, rows=mine[m])
     return labels
@@ -293,7 +293,7 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
         lin = block.get_submodule(arch.matrices[m])
         w = get_weight(model, lin)
         experts = [_shared_sparsegpt(w, g).prune(s.sparsity, blocksize=s.blocksize, percdamp=s.percdamp,
-                                                  rows=None if rows is None else rows[m])
+                                                  rows=None if rows is None else rows[m], ties=s.ties)
                    for g in gpts]
         d_out = w.shape[0]
         module = ExpandedLinear(d_in, d_out, s.num_clusters, router.components.shape[0], bias=lin.bias is not None,
@@ -308,9 +308,16 @@ def _expand_group(model: nn.Module, block: nn.Module, members: list[str], inputs
 
 def _record(result: SparsifyResult, layer: int, matrix: str, weight: Tensor, seconds: float,
             rows: Tensor | None = None, **extra) -> None:
-    """One `result.linears` row; with `rows` (partial sparsification), also the selected rows' zeros."""
+    """One `result.linears` row; with `rows` (partial sparsification), also the selected rows' zeros.
+
+    Experts [K, d_out, d_in] also get the lowest and highest sparsity of one expert (`expert_sparsity_min/max`).
+    """
     numel = weight.numel()
     zeros = int((weight == 0).sum())
+    if weight.dim() == 3:
+        per_expert = (weight == 0).flatten(1).float().mean(1)
+        extra = {"expert_sparsity_min": float(per_expert.min()), "expert_sparsity_max": float(per_expert.max()),
+                 **extra}
     if rows is not None:  # weight [d_out, d_in] or experts [K, d_out, d_in]
         sub = weight[..., rows.to(weight.device), :]
         extra = {"selected_rows": int(rows.numel()), "selected_numel": sub.numel(),

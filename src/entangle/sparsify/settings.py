@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from entangle.models.arch import arch_of, blocks
 
 from .ffn import ffn_groups, get_weight
-from .masks import Sparsity
+from .masks import TIES, Sparsity
 
 METHODS = ("dense", "magnitude", "wanda", "sparsegpt", "sparse_expansion")
 
@@ -21,7 +21,11 @@ class SparsifyError(ValueError):
 
 @dataclass
 class SparsifySettings:
-    """What to do. `num_clusters`, `pca_factor`, `n_init` concern Sparse Expansion only."""
+    """What to do. `num_clusters`, `pca_factor`, `n_init` concern Sparse Expansion only.
+
+    `ties`: "reference" (the references' `<= threshold`, ties all pruned) or "exact" (every method prunes
+    exactly the share it reports, ties by index; entangle.sparsify.masks).
+    """
 
     method: str
     sparsity: Sparsity | float | str = 0.0
@@ -32,6 +36,7 @@ class SparsifySettings:
     blocksize: int = 128
     percdamp: float = 0.01
     batch_size: int = 8
+    ties: str = "reference"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -42,6 +47,8 @@ class SparsifySettings:
             raise SparsifyError(str(exc)) from None
         if self.method == "dense" and (self.sparsity.ratio != 0 or self.sparsity.is_nm):
             raise SparsifyError(f"method 'dense' takes no sparsity, got {self.sparsity}")
+        if self.ties not in TIES:
+            raise SparsifyError(f"ties must be one of {', '.join(TIES)}, got {self.ties!r}")
         if self.num_clusters < 1:
             raise SparsifyError(f"num_clusters must be >= 1, got {self.num_clusters}")
         if self.batch_size < 1:

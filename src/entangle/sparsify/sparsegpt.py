@@ -17,7 +17,7 @@ import math
 import torch
 from torch import Tensor
 
-from .masks import Sparsity, nm_mask, threshold_mask
+from .masks import Sparsity, check_ties, floor_count, lowest_mask, nm_mask, threshold_mask
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class SparseGPT:
         max_retries: int = 5,
         rows: Tensor | None = None,
         per_row: bool = False,
+        ties: str = "reference",
     ) -> Tensor:
         """Pruned and OBS-updated copy of the weight, [d_out, d_in] in the weight's dtype.
 
@@ -62,6 +63,11 @@ class SparseGPT:
         `score = w**2 / U_jj**2 <= sort(score.flatten())[int(numel * s)]`, chosen from the
         already-updated weights. N:M: per row, the N lowest scores of every M columns.
         Inputs never seen (diag H == 0) get H_jj = 1 and their weight column zeroed.
+
+        `ties="exact"` (unstructured, joint mask): the block of columns [i1, i2) prunes exactly its
+        floor(s * d_out * i2) - floor(s * d_out * i1) lowest scores, ties by index, so the matrix ends
+        with exactly floor(s * numel) pruned weights (the reference prunes one more per block, and
+        every weight tied at the threshold). N:M: ties to the lower column. Per-row masks are exact anyway.
 
         `per_row=True` (unstructured): every row is its own comparison group. In the block of columns
         [i1, i2) each row prunes its floor(s * i2) - floor(s * i1) lowest scores (same score, chosen
@@ -71,6 +77,7 @@ class SparseGPT:
         implies per_row); the other rows are returned bit-identical, dead inputs included.
         """
         sp = Sparsity.parse(sparsity)
+        exact = check_ties(ties) == "exact"
         if self.nsamples == 0:
             raise ValueError("SparseGPT.prune called before any add_batch")
         if sp.is_nm and blocksize % sp.m:
@@ -97,13 +104,17 @@ class SparseGPT:
             if sp.is_nm:
                 mask1 = torch.zeros_like(W1, dtype=torch.bool)
             elif per_row:
-                mask1 = _row_mask(W1**2 / d.reshape(1, -1) ** 2, _floor(sp.ratio * i2) - _floor(sp.ratio * i1))
+                mask1 = _row_mask(W1**2 / d.reshape(1, -1) ** 2, floor_count(sp.ratio * i2) - floor_count(sp.ratio * i1))
+            elif exact:
+                n_rows = W1.shape[0]
+                count = floor_count(sp.ratio * n_rows * i2) - floor_count(sp.ratio * n_rows * i1)
+                mask1 = lowest_mask(W1**2 / d.reshape(1, -1) ** 2, count)
             else:
                 mask1 = threshold_mask(W1**2 / d.reshape(1, -1) ** 2, sp.ratio)
             for i in range(i2 - i1):
                 if sp.is_nm and i % sp.m == 0:
                     score = W1[:, i : i + sp.m] ** 2 / d[i : i + sp.m].reshape(1, -1) ** 2
-                    mask1[:, i : i + sp.m] = nm_mask(score, sp.n, sp.m)
+                    mask1[:, i : i + sp.m] = nm_mask(score, sp.n, sp.m, ties)
                 w = W1[:, i]
                 q = w.masked_fill(mask1[:, i], 0)
                 Q1[:, i] = q
@@ -117,11 +128,6 @@ class SparseGPT:
         out = self.weight.detach().clone()
         out[rows.to(out.device)] = W.to(device=out.device, dtype=out.dtype)
         return out
-
-
-def _floor(x: float) -> int:
-    """floor(x), robust to float error in products like 0.7 * 10 = 7.000000000000001 or 0.29 * 100."""
-    return math.floor(round(x, 9))
 
 
 def _row_mask(score: Tensor, count: int) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .masks import Sparsity, nm_mask
+from .masks import Sparsity, check_ties, floor_count, nm_mask
 
 
 class WandaStats:
@@ -30,21 +30,25 @@ class WandaStats:
         self.scaler_row += inp.pow(2).sum(0) / self.nsamples
 
 
-def wanda_mask(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int]) -> Tensor:
+def wanda_mask(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int],
+               ties: str = "reference") -> Tensor:
     """Bool mask (True = prune) for `weight` [d_out, d_in] given `scaler_row` [d_in].
 
     Score `|W_ij| * sqrt(scaler_row_j)`. Unstructured: per output row, stable ascending sort, prune
-    the first int(d_in * s). N:M: the N lowest scores of every M consecutive inputs, per row.
+    the first int(d_in * s) (already exact on ties: the lower column goes first; `ties="exact"` only
+    makes the count float-robust, floor_count). N:M: the N lowest scores of every M consecutive inputs.
     """
     sp = Sparsity.parse(sparsity)
     score = weight.detach().abs().float() * torch.sqrt(scaler_row.to(weight.device).float()).reshape(1, -1)
     if sp.is_nm:
-        return nm_mask(score, sp.n, sp.m)
+        return nm_mask(score, sp.n, sp.m, ties)
+    count = floor_count(score.shape[1] * sp.ratio) if check_ties(ties) == "exact" else int(score.shape[1] * sp.ratio)
     order = torch.sort(score, dim=-1, stable=True)[1]
     mask = torch.zeros_like(score, dtype=torch.bool)
-    return mask.scatter_(1, order[:, : int(score.shape[1] * sp.ratio)], True)
+    return mask.scatter_(1, order[:, :count], True)
 
 
-def wanda_prune(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int]) -> Tensor:
+def wanda_prune(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int],
+                ties: str = "reference") -> Tensor:
     """Pruned copy of `weight` [d_out, d_in], same dtype and device."""
-    return weight.detach().masked_fill(wanda_mask(weight, scaler_row, sparsity), 0)
+    return weight.detach().masked_fill(wanda_mask(weight, scaler_row, sparsity, ties), 0)

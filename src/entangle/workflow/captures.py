@@ -11,8 +11,8 @@ records the request. Granularity (`capture.jobs`):
 - `per_model` (small scales, where process start-up and model loading cost more than the work): one job per
   model (its "dense pass", which also measures its evaluation perplexity) writes exactly the requested files
   of that model, every requested layer and matrix of a revision in one forward pass, statistics computed
-  from the outputs in the same job (the outputs are only kept on disk where an analysis reads them). Its outputs are fixed when the rule is generated, so once the plan is
-  frozen a request for a file outside it is an error that says where to ask for it.
+  from the outputs in the same job (the outputs are only kept on disk where an analysis reads them). Its
+  outputs are fixed when the rule is generated, so once the plan is frozen a request for a file outside it is an error that says where to ask for it.
 """
 
 from __future__ import annotations

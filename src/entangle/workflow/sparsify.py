@@ -31,13 +31,14 @@ def run_file(results: str, model: str, method: str, sparsity: str = "0", k: int 
     return f"{results}/sparsify/{model}/{run}/{sparsity.replace(':', '-')}.json"
 
 
-def run_settings(sp: dict, seed: int, run: str, sparsity: str) -> dict:
-    """Settings of one run (method or se<K>) at one sparsity (file form: '0.5', '2-4') for the prune script."""
+def run_settings(sp: dict, seed: int, ties: str, run: str, sparsity: str) -> dict:
+    """Settings of one run (method or se<K>) at one sparsity (file form: '0.5', '2-4') for the prune script;
+    `ties`: the scale's prune_ties (exact | reference)."""
     method = "sparse_expansion" if run.startswith("se") else run
     return {"method": method, "sparsity": sparsity.replace("-", ":"),
             "num_clusters": int(run[2:]) if method == "sparse_expansion" else sp["expansion"]["num_clusters"],
             "pca_factor": sp["expansion"]["pca_factor"], "n_init": sp["expansion"]["n_init"], "seed": seed,
-            "batch_size": sp["batch_size"]}
+            "batch_size": sp["batch_size"], "ties": ties}
 
 
 @dataclass

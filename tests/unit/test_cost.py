@@ -1,0 +1,128 @@
+"""The paper-scale cost estimate (entangle.cost): its structure, not its numbers."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from entangle.config import load_scale
+from entangle.cost import (Assumptions, CostModel, forward_flops_per_token, kmeans_flops, sparsegpt_flops,
+                           with_measurements)
+from entangle.models.paper_archs import PAPER_ARCHS, paper_arch
+
+REPO = Path(__file__).resolve().parents[2]
+RAW = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def model(assumptions=None, **changes) -> CostModel:
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    for path, value in changes.items():  # "sparsify.calibration.windows" -> value
+        node = raw["scales"]["paper"]
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return CostModel(load_scale(raw, "paper"), assumptions)
+
+
+@pytest.mark.parametrize("hub_id, params", [
+    ("EleutherAI/pythia-70m-deduped", 70.4e6), ("EleutherAI/pythia-1.4b-deduped", 1.414e9),
+    ("EleutherAI/pythia-12b-deduped", 11.85e9), ("facebook/opt-1.3b", 1.316e9),
+    ("meta-llama/Llama-2-7b-hf", 6.74e9), ("meta-llama/Llama-2-13b-hf", 13.0e9),
+    ("meta-llama/Meta-Llama-3-8B", 8.03e9), ("openai-community/gpt2", 124.4e6)])
+def test_real_architectures_have_their_published_parameter_counts(hub_id, params):
+    # weight matrices only (norms, biases, learned positions < 1.5%)
+    assert paper_arch(hub_id).params == pytest.approx(params, rel=0.015)
+
+
+def test_every_paper_model_has_its_architecture():
+    for spec in load_scale(RAW, "paper").models.values():
+        arch = paper_arch(spec.hub_id)
+        assert arch.family == spec.family and arch.n_layers == spec.n_layers
+    assert paper_arch("meta-llama/Meta-Llama-3-8B").n_kv_heads == 8  # grouped-query attention
+    with pytest.raises(KeyError, match="known: EleutherAI/pythia-70m-deduped"):
+        paper_arch("nobody/nothing")
+
+
+def test_forward_flops_are_twice_the_weights_plus_attention():
+    arch = PAPER_ARCHS["meta-llama/Llama-2-7b-hf"]
+    f = forward_flops_per_token(arch, 4096)
+    assert f == pytest.approx(2 * arch.params - 2 * arch.vocab_size * arch.d_model + 2 * 32 * 4096 * 4096)
+    assert forward_flops_per_token(arch, 4096, layers=1, head=False) == pytest.approx(
+        2 * arch.block_params + 2 * 4096 * 4096)
+
+
+def test_doubling_the_evaluation_tokens_doubles_the_evaluation_term():
+    base = Assumptions()
+    double = replace(base, words={**base.words, "test": 2 * base.words["test"],
+                                  "validation": 2 * base.words["validation"]})
+    wc = {"model": "llama-2-7b", "run": "sparsegpt", "sparsity": "0.5"}
+    one, two = model(base).job("sparsify_prune", wc), model(double).job("sparsify_prune", wc)
+    assert two.terms["evaluation"] == pytest.approx(2 * one.terms["evaluation"], rel=1e-3)
+    assert two.terms["prune"] == one.terms["prune"] and two.terms["hessian"] == one.terms["hessian"]
+    wc = {"model": "pythia-1.4b", "revision": "step143000", "split": "validation"}
+    assert model(double).job("perplexity", wc).terms["evaluation"] == pytest.approx(
+        2 * model(base).job("perplexity", wc).terms["evaluation"], rel=1e-3)
+
+
+def test_doubling_the_calibration_windows_doubles_the_hessian_term_only():
+    wc = {"model": "pythia-1.4b", "run": "sparsegpt", "sparsity": "0.7"}
+    one = model().job("sparsify_prune", wc)
+    two = model(**{"sparsify.calibration.windows": 256}).job("sparsify_prune", wc)
+    assert two.terms["hessian"] == pytest.approx(2 * one.terms["hessian"])
+    assert two.terms["calibration_forward"] == pytest.approx(2 * one.terms["calibration_forward"])
+    assert two.terms["prune"] == one.terms["prune"] and two.terms["evaluation"] == one.terms["evaluation"]
+
+
+def test_more_experts_scale_the_sparse_expansion_pruning_term_linearly():
+    cost = model()
+    terms = {k: cost.job("sparsify_prune", {"model": "llama-2-7b", "run": f"se{k}", "sparsity": "0.5"}).terms
+             for k in (4, 16, 32)}
+    assert terms[16]["prune"] == pytest.approx(4 * terms[4]["prune"])
+    assert terms[32]["prune"] == pytest.approx(8 * terms[4]["prune"])
+    assert terms[32]["hessian"] == terms[4]["hessian"]  # the experts' Hessians together see each token once
+    assert terms[32]["router"] > terms[4]["router"]
+    sgpt = cost.job("sparsify_prune", {"model": "llama-2-7b", "run": "sparsegpt", "sparsity": "0.5"}).terms
+    assert terms[16]["prune"] == pytest.approx(16 * sgpt["prune"])
+
+
+def test_sparse_expansion_memory_grows_with_k_and_fits_the_gpu():
+    cost = model()
+    mem = [cost.job("sparsify_prune", {"model": "llama-2-13b", "run": f"se{k}", "sparsity": "0.5"}).memory_gb
+           for k in (4, 16, 32)]
+    assert mem[0] < mem[1] < mem[2] < cost.a.gpu.memory_gb
+
+
+def test_capture_stops_after_its_layer():
+    cost = model()
+    wc = {"model": "pythia-12b", "revision": "step143000", "split": "test", "matrix": "up"}
+    f0, f3 = (cost.job("capture", {**wc, "layer": str(layer)}).terms["forward"] for layer in (0, 3))
+    assert f3 == pytest.approx(4 * f0)
+
+
+def test_solver_and_kmeans_flops_follow_the_matrix_shapes():
+    assert sparsegpt_flops(2 * 100, 100) - sparsegpt_flops(100, 100) == pytest.approx(2 * 100**3)
+    assert sparsegpt_flops(100, 200) == pytest.approx(8 * sparsegpt_flops(50, 100))
+    # restarts run on at most 65,536 points; more points add only the refinement of the best 4
+    assert kmeans_flops(65536, 128, 16, 100, 50) == pytest.approx(2 * kmeans_flops(65536, 128, 16, 50, 50))
+    assert kmeans_flops(131072, 128, 16, 100, 50) == pytest.approx(
+        kmeans_flops(65536, 128, 16, 100, 50) + 3 * 16 * 128 * 50 * 4 * 131072)
+
+
+def test_measured_efficiency_slows_the_solver_in_proportion():
+    slow = with_measurements(Assumptions(), {"sparsegpt_efficiency": Assumptions().sparsegpt_efficiency / 2})
+    assert slow.measured == ("sparsegpt_efficiency",)
+    wc = {"model": "pythia-70m", "run": "sparsegpt", "sparsity": "0.5"}
+    fast_terms, slow_terms = model().job("sparsify_prune", wc).terms, model(slow).job("sparsify_prune", wc).terms
+    latency = 6 * 6 * (512 + 2048) * Assumptions().kernel_latency_s  # layers x column steps: not FLOP-bound
+    assert slow_terms["prune"] - latency == pytest.approx(2 * (fast_terms["prune"] - latency))
+
+
+def test_rules_without_a_model_of_their_own_are_cpu_light_and_downloads_count_revisions():
+    cost = model()
+    table = cost.job("wd_fig2_analysis", {})
+    assert not table.gpu and table.gpu_s == 0 and table.cpu_s == cost.a.cpu_light_s
+    fetch = cost.job("fetch_model", {"model": "pythia-1.4b"})
+    revisions = len(load_scale(RAW, "paper").models["pythia-1.4b"].revisions)
+    assert revisions > 30 and fetch.download_gb == pytest.approx(revisions * 1.414e9 * 2 / 1e9, rel=0.02)

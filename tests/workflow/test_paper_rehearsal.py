@@ -1,0 +1,105 @@
+"""The paper scale end to end, offline, on architecture-exact stand-ins (README: "Paper-scale rehearsal").
+
+tests/fixtures/paper_hub.py builds a Hugging Face hub cache holding every paper model id at every revision
+config.yaml lists (random weights, real architecture traits, shrunk) and `datasets` caches of WikiText-2 raw,
+OpenWebText and MNIST; `figures --config scale=paper` then runs with tests/fixtures/paper_rehearsal.yaml, which
+only shrinks token counts, lists and depths, in a copy of the repository. Every rule of the paper DAG must run
+to completion through the paper code paths (hub ids and stepN revisions resolved offline, fp16, layer-wise
+evaluation, one job per sparsification setting and per partial selection, the downstream benchmarks through
+a stand-in harness). A second run checks the refusals: a revision missing from the cache, dataset caches
+missing a split, and a GPU required where torch sees none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.fixtures import paper_hub
+from tests.workflow.tempcopy import copy_repo, snakemake
+
+pytestmark = pytest.mark.workflow
+
+OVERLAY = "tests/fixtures/paper_rehearsal.yaml"
+RULE = re.compile(r"^(?:local)?rule (\w+):$", re.M)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory) -> dict:
+    return paper_hub.build(tmp_path_factory.mktemp("paper-hf"))
+
+
+def rules_run(log: str) -> set[str]:
+    """Rules of the jobs a Snakemake log shows (fetch_model prints its message instead of its name)."""
+    return set(RULE.findall(log)) | ({"fetch_model"} if re.search(r"^Job \d+: fetch ", log, re.M) else set())
+
+
+def test_every_rule_of_the_paper_dag_runs_on_the_stand_ins(hub, tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    paper_dag = rules_run(snakemake(repo, "-n", "--forceall", "figures", "--config", "scale=paper").stdout)
+    t0 = time.monotonic()
+    proc = snakemake(repo, "--cores", "2", "--max-threads", "1", "figures", "--config", "scale=paper",
+                     "--configfile", OVERLAY, extra_env=hub, timeout=3600)
+    wall = time.monotonic() - t0
+    out = proc.stdout
+    ran = rules_run(out)
+    jobs = int(re.search(r"^total\s+(\d+)$", out, re.M).group(1))
+    print(f"\npaper rehearsal: {jobs} jobs, {len(ran)} rules, {wall:.0f} s wall")
+    assert paper_dag - ran == set(), f"rules of the paper DAG that did not run: {sorted(paper_dag - ran)}"
+    assert f"{jobs} of {jobs} steps (100%) done" in out
+
+    results = repo / "results" / "paper"
+    # hub ids and revisions resolved from the cache, not from `path:` overrides
+    card = json.loads((results / "models" / "pythia-1.4b" / "card.json").read_text())
+    assert card["hub_id"] == "EleutherAI/pythia-1.4b-deduped" and "step512" in card["snapshots"]
+    assert all(str(Path(hub["HF_HUB_CACHE"])) in path for path in card["snapshots"].values())
+    # the paper code paths: fp16, layer-wise evaluation, one job per setting, a GPU asked for and not found
+    summary = json.loads((results / "sparsify" / "llama-2-7b" / "se16" / "0.7.json").read_text())
+    assert (summary["dtype"], summary["evaluate"], summary["device"]) == ("float16", "layerwise", "cpu")
+    assert "running on CPU" in out and "asks for a GPU (device 'cuda'" in out
+    scores = json.loads((results / "partial" / "llama-3-8b" / "wd.downstream.json").read_text())
+    assert set(scores) == {"gsm8k", "bbh", "squadv2", "triviaqa", "mmlu"}
+    assert not list((results / "partial" / "llama-3-8b").glob("*.pt"))  # temporary sparse states removed
+    windows = json.loads((results / "neuron_embeddings" / "windows.json").read_text())
+    assert windows["dataset"] == "Skylion007/openwebtext" and windows["examples"] == 100
+    claims = pd.read_csv(results / "claims.csv", keep_default_na=False)
+    assert set(claims["claim"]) == set(range(1, 39)) and set(claims["scale"]) == {"paper"}
+    manifest = pd.read_csv(results / "manifest.tsv", sep="\t", keep_default_na=False)
+    assert set(manifest["status"]) == {"built"}
+
+
+def test_paper_refusals_name_the_problem_and_the_fix(tmp_path):
+    """A stand-in hub without pythia-1.4b@step512, WikiText's validation split and MNIST's test split, and a GPU
+    required (ENTANGLE_REQUIRE_GPU=1) where torch sees none: each job stops before its work, says what is missing
+    and how to provide it, and leaves nothing behind."""
+    env = paper_hub.build(tmp_path / "hf", omit_revisions={("EleutherAI/pythia-1.4b-deduped", "step512")},
+                          omit_splits={("Salesforce/wikitext", "validation"), ("ylecun/mnist", "test")},
+                          only={"EleutherAI/pythia-1.4b-deduped", "openai-community/gpt2"})
+    repo = copy_repo(tmp_path / "repo")
+    results = repo / "results" / "paper"
+    cases = {  # rule: (target, what its error must say)
+        "fetch_model": ("models/pythia-1.4b", ["EleutherAI/pythia-1.4b-deduped", "(step512)",
+                                                "hf download EleutherAI/pythia-1.4b-deduped --revision step512"]),
+        "make_text": ("data/text/train.txt", ["Salesforce/wikitext", "no split(s) ['validation']", "save_to_disk",
+                                              "text.local_path"]),
+        "ne_sae_data": ("sae/data.npz", ["ylecun/mnist", "no split(s) ['test']", "sae.local_path"]),
+        "ne_clusters": ("neuron_embeddings/L0.csv", ["needs a GPU (device 'cuda'", "ENTANGLE_REQUIRE_GPU is set",
+                                                     "Run it on a GPU node"]),
+    }
+    proc = snakemake(repo, "--cores", "2", "--max-threads", "1", "--keep-going",
+                     *[f"results/paper/{t}" for t, _ in cases.values()], "--config", "scale=paper",
+                     "--configfile", OVERLAY, check=False, timeout=900, extra_env={**env, "ENTANGLE_REQUIRE_GPU": "1"})
+    out = proc.stdout
+    assert proc.returncode != 0
+    for rule, (target, expected) in cases.items():
+        assert f"Error in rule {rule}" in out, out[-3000:]
+        missing = [text for text in expected if text not in out]
+        assert not missing, f"the {rule} failure does not say {missing}:\n{out[-5000:]}"
+        assert not (results / target).exists()
+    assert (results / "models" / "gpt2" / "card.json").exists()  # what could run, ran
+    assert not list(results.rglob(".*.tmp-*"))
