@@ -71,9 +71,16 @@ def reference(request) -> Path:
 
 
 def finished_copy(dest: Path, reference: Path) -> Path:
-    """A copy of the repository holding the reference run's results and Snakemake metadata."""
+    """A copy of the repository holding the reference run's results (and the cross-scale page beside them) and
+    Snakemake metadata."""
     repo = copy_repo(dest)
     shutil.copytree(reference, repo / "results" / "smoke", symlinks=True, copy_function=shutil.copy2)
+    for page in reference.parent.glob("scales.*"):  # rule scales writes results/scales.{csv,md,html}
+        shutil.copy2(page, repo / "results" / page.name)
+    for claims in reference.parent.glob("*/claims.csv"):  # ... from every scale's claims table present
+        if claims.parent != reference:
+            (repo / "results" / claims.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(claims, repo / "results" / claims.parent.name / "claims.csv")
     metadata = reference.parents[1] / ".snakemake" / "metadata"
     if metadata.is_dir():
         shutil.copytree(metadata, repo / ".snakemake" / "metadata", copy_function=shutil.copy2)
@@ -103,7 +110,8 @@ def rerun(tmp_path_factory, reference) -> tuple[Path, list[str]]:
             path = results / t
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         # only missing files trigger a job (no mtime cascade from regenerated files to the rest)
-        snakemake(repo, "--cores", "2", "--rerun-triggers", "params", *(f"results/smoke/{t}" for t in targets),
+        # targets first: --rerun-triggers takes several values
+        snakemake(repo, "--cores", "2", *(f"results/smoke/{t}" for t in targets), "--rerun-triggers", "params",
                   *SMOKE, timeout=900)
         regenerated += targets
     return results, regenerated
