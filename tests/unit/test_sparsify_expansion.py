@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
-from entangle.sparsify import ExpandedLinear, Router, SparseGPT, fit_pca, kmeans, sparse_expand
+from entangle.sparsify import ExpandedLinear, Router, SparseGPT, fit_pca, sparse_expand
 
 D_IN, D_OUT = 128, 48
 
@@ -105,30 +104,6 @@ def test_bad_inputs_raise():
     router = Router.fit(x.reshape(-1, D_IN), num_clusters=2, pca_factor=32, n_init=1)
     with pytest.raises(ValueError, match="router has 2 clusters"):
         sparse_expand(lin, x, 0.5, num_clusters=3, router=router)
-
-
-def test_kmeans_matches_sklearn_inertia():
-    x = blobs(n_seq=4, seq_len=256, d=8, n_centers=6, seed=1).reshape(-1, 8)
-    centroids, inertia = kmeans(x, 6, n_init=10)
-    reference = KMeans(6, n_init=10, random_state=0).fit(x.numpy())
-    assert inertia <= reference.inertia_ * (1 + 1e-4)
-    labels = ((x[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
-    exact = sum(((x[labels == k] - centroids[k]) ** 2).sum().item() for k in range(6))
-    assert inertia == pytest.approx(exact, rel=1e-5)
-    again, again_inertia = kmeans(x, 6, n_init=10)  # seeded: deterministic
-    assert torch.equal(again, centroids) and again_inertia == inertia
-
-
-def test_kmeans_subsample_then_refine():
-    x = blobs(n_seq=4, seq_len=256, d=8, n_centers=6, seed=1).reshape(-1, 8)
-    _, full = kmeans(x, 6, n_init=10, sample_size=None)
-    _, sub = kmeans(x, 6, n_init=10, sample_size=128, n_refine=2)
-    assert sub == pytest.approx(full, rel=1e-3)
-
-
-def test_kmeans_bad_k():
-    with pytest.raises(ValueError, match=r"num_clusters must be in \[1, 5\]"):
-        kmeans(torch.randn(5, 2), 6)
 
 
 def test_pca_matches_sklearn():

@@ -1,6 +1,7 @@
 """Sparse Expansion router: PCA to d // pca_factor components, then k-means; hard top-1 routing.
 
-As the reference (cuML PCA + KMeans, n_init=100, random_state=0) fit on all calibration tokens.
+As the reference (cuML PCA + KMeans, n_init=100, random_state=0) fit on all calibration tokens; the
+k-means (restarts on a token subsample, refined on all tokens) is described in clustering.py.
 The fitted state (PCA mean and components, centroids) is held in buffers, so it is saved in a
 state_dict and moves with `.to(device)`.
 """
@@ -54,7 +55,7 @@ class Router(nn.Module):
     ) -> Router:
         """Fit on calibration tokens x [N, d]. pca_factor=None skips PCA (the reference's --no_PCA).
 
-        Extra keyword arguments go to `kmeans` (max_iter, tol, sample_size, n_refine).
+        Extra keyword arguments go to `kmeans` (max_iter, tol, sample_size, n_refine, swap_rounds, swap_trials).
         """
         if x.dim() != 2:
             raise ValueError(f"Router.fit needs tokens [N, d], got shape {tuple(x.shape)}")
