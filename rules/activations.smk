@@ -1,4 +1,14 @@
-# Token windows and captured activations, one (model, revision, split, layer, matrix) per job.
+# Token windows, captured activations and per-neuron statistics.
+#
+# Included last: with `capture.jobs: per_model` it generates one capture job per model writing exactly the
+# captures and statistics the rules above asked for (capture_file / stats_file, entangle.workflow.captures).
+# Granularity (`capture.jobs`):
+#   per_layer (paper): token windows per (model, split); capture per (model, revision, split, layer, matrix);
+#                      neuron_stats per captured matrix; a cluster spreads them.
+#   per_model (smoke, mini, real): per model one "dense pass" job: its token windows of every split the rules
+#                      read, its calibration windows and vocabulary where needed, its evaluation perplexity, and
+#                      every requested capture (each revision loaded once, all its requested layers and matrices
+#                      in one forward pass) with the statistics: start-up and model loading are paid once.
 
 
 rule token_windows:
@@ -10,7 +20,8 @@ rule token_windows:
         windows=f"{R}/tokens/{{model}}/{{split}}.npy",
     params:
         model=model_spec,
-        text_dir=f"{R}/data/text",
+        text_dir=text_dir,
+        splits=lambda w: [w.split],
     log:
         log("token_windows/{model}.{split}"),
     conda:
@@ -19,27 +30,105 @@ rule token_windows:
         "../scripts/token_windows.py"
 
 
-rule capture:
-    """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}, and its weight [d_out, d_in]."""
-    input:
-        checkpoints=model_dir,
-        windows=f"{R}/tokens/{{model}}/{{split}}.npy",
-    output:
-        inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
-        outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
-        weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
-    params:
-        model=model_spec,
-        max_windows=S["capture"].get("max_windows"),
-        device="cuda" if GPU else "cpu",
-    threads: S["threads"]
-    resources:
-        gpu=GPU,
-    log:
-        log("capture/{model}.{revision}.{split}.L{layer}.{matrix}"),
-    benchmark:
-        bench("capture/{model}.{revision}.{split}.L{layer}.{matrix}")
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../scripts/capture.py"
+if CAPTURES.jobs == "per_model":
+    EVAL_SPLIT, EVAL_MAX = S["evaluation"]["split"], S["evaluation"].get("max_windows")
+    TOKEN_SPLITS = token_splits(S)
+    CALIBRATED = sparsify_calibration_models(S)
+    CALIBRATION = SP and {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
+    VOCABULARY = S["roles"]["gelu"] if S.get("zscores") else None  # decodes the NC token-pair tables
+
+    for _model, _spec in MODELS.items():
+        _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
+        _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")
+        _perplexity = f"{R}/perplexity/{_model}/{_spec.revision}/{EVAL_SPLIT}"
+        _calibration = CALIBRATION if _model in CALIBRATED else None
+        _vocabulary = f"{R}/tokens/{_model}/vocabulary.json" if _model == VOCABULARY else None
+
+        rule:
+            name:
+                _rule
+            input:
+                checkpoints=f"{R}/models/{_model}",
+                text=[f"{R}/data/text/{s}.txt" for s in _text],
+            output:
+                windows=[f"{R}/tokens/{_model}/{s}.npy" for s in TOKEN_SPLITS],
+                nll=f"{_perplexity}.csv",
+                summary=f"{_perplexity}.json",
+                files=CAPTURES.outputs(_model),
+                **({"calibration": f"{R}/sparsify/{_model}/calibration.npy"} if _calibration else {}),
+                **({"vocabulary": _vocabulary} if _vocabulary else {}),
+            params:
+                model=asdict(_spec),
+                text_dir=text_dir,
+                splits=TOKEN_SPLITS,
+                calibration_cut=_calibration,
+                units=CAPTURES.units(_model),
+                max_windows=S["capture"].get("max_windows"),
+                evaluation={"revision": _spec.revision, "split": EVAL_SPLIT, "max_windows": EVAL_MAX},
+                method=S.get("wasserstein", {}).get("method", "fast"),
+                seed=S["seed"],
+                device=DEVICE,
+            threads: S["threads"]
+            resources:
+                gpu=GPU,
+            log:
+                log(f"dense_pass/{_model}"),
+            benchmark:
+                bench(f"dense_pass/{_model}")
+            conda:
+                "../envs/torch.yaml"
+            script:
+                "../scripts/dense_pass.py"
+
+        # files of other revisions, splits or models come from the per-file rules
+        for _fine in ("perplexity", "token_windows", "nc_vocabulary", *(["sparsify_calibration"] if SP else [])):
+            workflow.ruleorder(_rule, _fine)
+
+    CAPTURES.freeze()
+
+else:
+
+    rule capture:
+        """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}, and its weight [d_out, d_in]."""
+        input:
+            checkpoints=model_dir,
+            windows=f"{R}/tokens/{{model}}/{{split}}.npy",
+        output:
+            inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
+            outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+            weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
+        params:
+            model=model_spec,
+            max_windows=S["capture"].get("max_windows"),
+            device=DEVICE,
+        threads: S["threads"]
+        resources:
+            gpu=GPU,
+        log:
+            log("capture/{model}.{revision}.{split}.L{layer}.{matrix}"),
+        benchmark:
+            bench("capture/{model}.{revision}.{split}.L{layer}.{matrix}")
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../scripts/capture.py"
+
+    rule neuron_stats:
+        """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w| and row norm."""
+        input:
+            outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+            weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
+        output:
+            stats=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.csv",
+        params:
+            method=S.get("wasserstein", {}).get("method"),
+            seed=S["seed"],
+        threads: S["threads"]
+        log:
+            log("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}"),
+        benchmark:
+            bench("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}")
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../scripts/neuron_stats.py"

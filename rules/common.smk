@@ -1,7 +1,9 @@
-# Configuration, paths and helpers shared by every rule file.
+# Configuration, paths and helper functions shared by every rule file. Rule files hold rules only (`snakemake
+# --lint`); pure logic lives in src/entangle/workflow (item registry, capture plan, run lists, config checks).
 import re
 import sys
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -9,6 +11,15 @@ import yaml
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
 from entangle.data.text import dataset_name  # noqa: E402
+from entangle.workflow.captures import CapturePlan, PlanError, token_splits  # noqa: E402
+from entangle.workflow.checks import check_scale, disentangle_layers, neuron_embedding_layers, zscore_layers  # noqa: E402
+from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
+from entangle.workflow.disentangle import disentangle_settings, disentangle_units  # noqa: E402
+from entangle.workflow.items import ItemRegistry  # noqa: E402
+from entangle.workflow.sparsify import calibration_models as sparsify_calibration_models  # noqa: E402
+from entangle.workflow.sparsify import canonical_sparsity, sparsify_runs  # noqa: E402
+from entangle.workflow.sparsify import run_file as sparsify_run_file  # noqa: E402
+from entangle.workflow.sparsify import run_settings as sparsify_run_settings  # noqa: E402
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
 
@@ -17,6 +28,7 @@ configfile: "config.yaml"
 
 try:
     SCALE = load_scale(config)
+    check_scale(SCALE)  # cross-checks of the analysis blocks: bad settings stop the run before any job
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(config.yaml, schema: schemas/config.schema.yaml)") from None
 
@@ -26,8 +38,18 @@ MODELS = SCALE.models
 TRAINED = [m for m, spec in MODELS.items() if spec.trained]
 PRETRAINED = [m for m, spec in MODELS.items() if not spec.trained]
 GPU = S["gpu"]
+DEVICE = "cuda" if GPU else "cpu"
 DATASET = dataset_name(S["text"])  # what tables record as the dataset
 ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["items"]
+REGISTRY = ItemRegistry(ITEMS, SCALE.name, R)
+CAPTURE_SPLIT = S["capture"]["split"]
+# Captured arrays and per-neuron statistics: rules ask for them with capture_file() / stats_file() while
+# they are parsed; with capture.jobs: per_model, rules/activations.smk (included last) then writes each
+# model's in its dense-pass job.
+CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["capture"]["jobs"])
+
+item_status, item_files, item_reason, item_entry = REGISTRY.status, REGISTRY.files, REGISTRY.reason, REGISTRY.entry
+built_item_files = REGISTRY.built_files
 
 
 def _alternatives(names):
@@ -49,8 +71,14 @@ def model_spec(wildcards):
 
 
 def model_dir(wildcards):
-    """The directory a model's rule produces: trained checkpoints, or the record of a fetched hub model."""
+    """The directory of a trained model's checkpoints, or the record of a fetched hub model."""
     return f"{R}/models/{wildcards.model}"
+
+
+def text_dir(wildcards, input):
+    """The directory of the text splits, from the job's split file(s) (`text` or `train` input)."""
+    files = input.text if "text" in input.keys() else input.train
+    return str(Path(files if isinstance(files, str) else files[0]).parent)
 
 
 def fetch_message(name):
@@ -62,45 +90,12 @@ def fetch_message(name):
     return f"fetch {spec.hub_id} @ {', '.join(spec.revisions)}"
 
 
-def item_status(item_id):
-    """'built', 'not evaluable' or 'not yet built' for this scale."""
-    item = ITEMS[item_id]
-    if SCALE.name in item.get("not_evaluable", {}):
-        return "not evaluable"
-    return "built" if item.get("outputs") else "not yet built"
+def log(name):
+    return f"{R}/logs/{name}.log"
 
 
-def item_files(item_id):
-    """Files of an item at this scale: all of them once built, else the panels built so far (if any)."""
-    item = ITEMS[item_id]
-    status = item_status(item_id)
-    if status == "not evaluable":
-        return []
-    files = item["outputs"] if status == "built" else item.get("partial", {}).get("outputs", [])
-    return [f"{R}/{f}" for f in files]
-
-
-def item_reason(item_id):
-    """Why an item is not built at this scale ("" once it is)."""
-    item, status = ITEMS[item_id], item_status(item_id)
-    if status == "not evaluable":
-        return item["not_evaluable"][SCALE.name]
-    if status == "not yet built":
-        return item.get("partial", {}).get("note", f"its analysis belongs to issue #{item['issue']}")
-    return item.get("panels_not_evaluable", {}).get(SCALE.name, "")  # built, but some panels cannot run here
-
-
-def item_entry(item_id):
-    """An item's manifest entry at this scale: status, reason, files and the rule that writes them."""
-    item = ITEMS[item_id]
-    source = item if item_status(item_id) == "built" else item.get("partial", {})
-    return {"status": item_status(item_id), "reason": item_reason(item_id), "files": item_files(item_id),
-            "rule": source.get("rule", "")}
-
-
-def built_item_files(kind=None):
-    """Files of every item built (or partly built) at this scale, optionally only figures or tables."""
-    return [f for i, item in ITEMS.items() if kind is None or item["kind"] == kind for f in item_files(i)]
+def bench(name):
+    return f"{R}/benchmarks/{name}.tsv"
 
 
 PAPER_TITLES = {"WD": "WD: Wasserstein distances and sparsity", "NC": "NC: negative computation",
@@ -114,9 +109,91 @@ def reported(path, item_id):
                   subcategory=item_id, labels={"item": item_id, "file": Path(path).name})
 
 
-def log(name):
-    return f"{R}/logs/{name}.log"
+def item_outputs(item_id, figure=True, table=True, registered_as=None):
+    """An item's output files (figure PNG/PDF, table CSV/Markdown, claims JSON); PNG and CSV go in the report."""
+    key = registered_as or item_id
+    files = {}
+    if figure:
+        files.update(png=reported(f"{R}/figures/{item_id}.png", key), pdf=f"{R}/figures/{item_id}.pdf")
+    if table:
+        files.update(csv=reported(f"{R}/tables/{item_id}.csv", key), markdown=f"{R}/tables/{item_id}.md")
+    files["claims"] = f"{R}/claims/{item_id}.json"
+    return files
 
 
-def bench(name):
-    return f"{R}/benchmarks/{name}.tsv"
+def model_record(role):
+    """What every table row records about the role's model: name, id, revision, dataset, split, seed."""
+    spec = SCALE.role(role)
+    return {"name": spec.name, "model_id": spec.hub_id or spec.source, "revision": spec.revision,
+            "dataset": DATASET, "split": CAPTURE_SPLIT, "seed": S["seed"]}
+
+
+# --- captured activations and statistics (entangle.workflow.captures) ------------------------------------
+
+
+def capture_file(model, revision, layer, matrix="up", end="out", split=None):
+    """A captured array (end: in | out | weight; default split: the capture split), requested from the plan."""
+    try:
+        return CAPTURES.activation(model, revision, layer, matrix, end, split)
+    except PlanError as err:
+        raise WorkflowError(str(err)) from None
+
+
+def stats_file(model, revision, layer, matrix="up", split=None):
+    """A per-neuron statistics table (default split: the capture split), requested from the capture plan."""
+    try:
+        return CAPTURES.stats(model, revision, layer, matrix, split)
+    except PlanError as err:
+        raise WorkflowError(str(err)) from None
+
+
+def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
+    """MD per neuron (csv) or its pairs with their input distances (npz) over `pairs` token pairs (default:
+    zscores.pairs); requests the captures it is computed from."""
+    for end in ("in", "out"):
+        capture_file(model, revision, layer, matrix, end)
+    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.{kind}"
+
+
+def item_matrix_files(spec, layer, matrix, pairs):
+    """The per-neuron stats, MD, token pairs and captured inputs/outputs of one matrix of one layer."""
+    rev = spec.revision
+    return {"stats": stats_file(spec.name, rev, layer, matrix),
+            "mapping": mapping_file(spec.name, rev, layer, matrix, pairs),
+            "pairs": mapping_file(spec.name, rev, layer, matrix, pairs, kind="npz"),
+            "inputs": capture_file(spec.name, rev, layer, matrix, end="in"),
+            "outputs": capture_file(spec.name, rev, layer, matrix)}
+
+
+def zscore_file(model, revision, layer, matrix="up", pairs=None):
+    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from."""
+    mapping_file(model, revision, layer, matrix, pairs)
+    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.npz"
+
+
+def clamp_file(model, revision, split, percents, kind="csv"):
+    """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents; requests the
+    statistics of every layer's activation matrix (up; gate for a gated FFN), which select the clamped neurons."""
+    for layer in range(MODELS[model].n_layers):
+        stats_file(model, revision, layer, MODELS[model].activation_matrix)
+    return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(f'{p:g}' for p in percents)}.{kind}"
+
+
+def dis_files(model, layer, matrix=None):
+    """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`); requests the
+    captures it is computed from."""
+    matrix = matrix or S["disentangle"]["matrix"]
+    for end in ("in", "out", "weight"):
+        capture_file(model, MODELS[model].revision, layer, matrix, end)
+    base = f"{R}/disentangle/{model}/L{layer}.{matrix}"
+    return {name: f"{base}/{name}.{ext}" for name, ext in
+            (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}
+
+
+NOTEBOOKS = ("index", "WD", "NC", "NE")  # notebooks/<name>.ipynb: the index and one report per paper
+REPORTS = [f"{R}/reports/{name}.html" for name in NOTEBOOKS]  # executed notebooks (.ipynb) beside them
+
+
+def notebook_inputs(wildcards):
+    """The item files a report notebook reads: every paper's for the index, else its paper's."""
+    return REGISTRY.built_files(paper=None if wildcards.notebook == "index" else wildcards.notebook)

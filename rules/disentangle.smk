@@ -1,6 +1,7 @@
 # Disentanglement under sparsity (WD paper §3): one FFN matrix sparsified in isolation, neuron by neuron.
 #
-# disentangle_layer: one job per (model, layer, matrix); pruners fitted on the calibration windows' dense inputs
+# disentangle_layer: one job per (model, layer, matrix) (`disentangle.jobs: per_layer`), or one job per model
+# running its layers in turn (`per_model`, small scales: one start-up and model load); pruners fitted on the calibration windows' dense inputs
 # (train split), measured on the capture split's held-out tokens. Files: results/<scale>/disentangle/<model>/
 # L<layer>.<matrix>/{neurons.csv, clusters.csv, samples.npz, summary.json}. The GELU model's analysis layer
 # (wasserstein.layer) runs in detail (K sweep, sparsity sweep, weighted WD/MD, GMM components).
@@ -9,68 +10,90 @@
 D = S.get("disentangle")
 
 if D:
-    if not SP:
-        raise WorkflowError(f"config scales.{SCALE.name}.disentangle needs a `sparsify` block (its calibration "
-                            "windows and Sparse Expansion router settings); add one or remove `disentangle`")
-    if D["row_sparsity"] not in D["sweep"]:
-        raise WorkflowError(f"config scales.{SCALE.name}.disentangle.row_sparsity = {D['row_sparsity']} must be one "
-                            f"of disentangle.sweep {D['sweep']}")
     DIS_MATRIX = D["matrix"]
     DIS_LAYER = W["layer"]
     DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
-    DIS_F8_LAYERS = list(range(MODELS[DIS_GELU].n_layers)) if D["layers"] == "all" else D["layers"]
-    for _m in (DIS_GELU, DIS_SWIGLU):
-        _bad = [l for l in {DIS_LAYER, *(DIS_F8_LAYERS if _m == DIS_GELU else [])} if l >= MODELS[_m].n_layers]
-        if _bad:
-            raise WorkflowError(f"config scales.{SCALE.name}: layer(s) {_bad} (wasserstein.layer / disentangle.layers) "
-                                f"do not exist in model {_m!r} ({MODELS[_m].n_layers} layers)")
+    DIS_F8_LAYERS = disentangle_layers(SCALE)
+    DIS_UNITS = disentangle_units(SCALE)  # model -> layers
+    DIS_SETTINGS = disentangle_settings(SCALE)
     DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                    "calibration_split": SP["calibration"]["split"]}
+    # the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
+    DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
+                           for end in ("in", "out", "weight")} for m, layers in DIS_UNITS.items() for l in layers}
 
-    def dis_files(model, layer):
-        base = f"{R}/disentangle/{model}/L{layer}.{DIS_MATRIX}"
-        return {name: f"{base}/{name}.{ext}" for name, ext in
-                (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}
+    if D["jobs"] == "per_layer":
 
-    def _dis_settings(model, layer):
-        detail = model == DIS_GELU and int(layer) == DIS_LAYER
-        return {"sparsity": D["sparsity"], "num_clusters": D["num_clusters"], "ks": D["ks"], "neuron": D["neuron"],
-                "wn_percent": D["wn_percent"], "sweep": D["sweep"], "md_pairs": D["md_pairs"],
-                "gmm_max_components": D["gmm"]["max_components"], "gmm_tokens": D["gmm"]["tokens"],
-                "pca_variance": D["pca_variance"], "pca_factor": SP["expansion"]["pca_factor"],
-                "n_init": SP["expansion"]["n_init"], "wd_method": W.get("method", "fast"), "seed": S["seed"],
-                "ties": S["prune_ties"]}
+        rule disentangle_layer:
+            """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
+            input:
+                checkpoints=model_dir,
+                calibration=f"{R}/sparsify/{{model}}/calibration.npy",
+                inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
+                outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
+                weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
+            output:
+                neurons=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/neurons.csv",
+                clusters=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/clusters.csv",
+                samples=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/samples.npz",
+                summary=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/summary.json",
+            params:
+                model=model_spec,
+                layers=lambda w: [int(w.layer)],
+                settings=DIS_SETTINGS,
+                detail=lambda w: [disentangle_detail(SCALE, w.model, w.layer)],
+                context=DIS_CONTEXT,
+                device=DEVICE,
+            threads: S["threads"]
+            resources:
+                gpu=GPU,
+            log:
+                log("disentangle/{model}.L{layer}.{matrix}"),
+            benchmark:
+                bench("disentangle/{model}.L{layer}.{matrix}")
+            conda:
+                "../envs/torch.yaml"
+            script:
+                "../scripts/disentangle_layer.py"
 
-    rule disentangle_layer:
-        """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
-        input:
-            checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
-            inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
-            outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
-            weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
-        output:
-            neurons=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/neurons.csv",
-            clusters=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/clusters.csv",
-            samples=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/samples.npz",
-            summary=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/summary.json",
-        params:
-            model=model_spec,
-            settings=lambda w: _dis_settings(w.model, w.layer),
-            detail=lambda w: w.model == DIS_GELU and int(w.layer) == DIS_LAYER,
-            context=DIS_CONTEXT,
-            device="cuda" if GPU else "cpu",
-        threads: S["threads"]
-        resources:
-            gpu=GPU,
-        log:
-            log("disentangle/{model}.L{layer}.{matrix}"),
-        benchmark:
-            bench("disentangle/{model}.L{layer}.{matrix}")
-        conda:
-            "../envs/torch.yaml"
-        script:
-            "../scripts/disentangle_layer.py"
+    else:  # per_model: one job per model runs its layers in turn (one model load)
+
+        for _model, _layers in DIS_UNITS.items():
+            _files = [dis_files(_model, l) for l in _layers]
+
+            rule:
+                name:
+                    f"disentangle_{_model}".replace("-", "_").replace(".", "_")
+                input:
+                    checkpoints=f"{R}/models/{_model}",
+                    calibration=f"{R}/sparsify/{_model}/calibration.npy",
+                    inputs=[DIS_INPUTS[_model, l]["in"] for l in _layers],
+                    outputs=[DIS_INPUTS[_model, l]["out"] for l in _layers],
+                    weight=[DIS_INPUTS[_model, l]["weight"] for l in _layers],
+                output:
+                    neurons=[f["neurons"] for f in _files],
+                    clusters=[f["clusters"] for f in _files],
+                    samples=[f["samples"] for f in _files],
+                    summary=[f["summary"] for f in _files],
+                params:
+                    model=asdict(MODELS[_model]),
+                    layers=_layers,
+                    matrix=DIS_MATRIX,
+                    settings=DIS_SETTINGS,
+                    detail=[disentangle_detail(SCALE, _model, l) for l in _layers],
+                    context=DIS_CONTEXT,
+                    device=DEVICE,
+                threads: S["threads"]
+                resources:
+                    gpu=GPU,
+                log:
+                    log(f"disentangle/{_model}"),
+                benchmark:
+                    bench(f"disentangle/{_model}")
+                conda:
+                    "../envs/torch.yaml"
+                script:
+                    "../scripts/disentangle_layer.py"
 
     # WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
     for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
@@ -126,6 +149,6 @@ if D:
             log:
                 log("items/WD-F5"),
             conda:
-                "../envs/analysis.yaml"
+                "../envs/torch.yaml"  # entangle.sparsify.partial (per-window NLL of the partial runs) imports torch
             script:
                 "../scripts/wd_fig5.py"

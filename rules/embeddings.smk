@@ -11,21 +11,15 @@ NE_MODEL = SCALE.role("gpt2")
 NE_DIR = f"{R}/neuron_embeddings"
 SAE_DIR = f"{R}/sae"
 NE_N_LAYERS = NE_MODEL.n_layers
-NE_LAYERS = list(range(NE_N_LAYERS)) if NE["layers"] == "all" else list(NE["layers"])
-if max(NE_LAYERS) >= NE_N_LAYERS:
-    raise WorkflowError(f"neuron_embeddings.layers = {NE['layers']}: {NE_MODEL.name} has layers 0..{NE_N_LAYERS - 1}")
-
-
-def _ne_text_input(wildcards):
-    if NE["text"]["source"] == "split":
-        return {"split_windows": f"{R}/tokens/{NE_MODEL.name}/{NE['text']['split']}.npy"}
-    return {"split_windows": []}
+NE_LAYERS = neuron_embedding_layers(SCALE)  # checked by check_scale (rules/common.smk)
+# the example windows come from a split's token windows, or (paper) from OpenWebText documents
+NE_SPLIT_WINDOWS = f"{R}/tokens/{NE_MODEL.name}/{NE['text']['split']}.npy" if NE["text"]["source"] == "split" else []
 
 
 rule ne_example_windows:
     """Example windows for feature clusters: the scale's split windows, or OpenWebText documents (paper)."""
     input:
-        unpack(_ne_text_input),
+        split_windows=NE_SPLIT_WINDOWS,
         checkpoints=f"{R}/models/{NE_MODEL.name}",
     output:
         windows=f"{NE_DIR}/windows.npy",
@@ -55,7 +49,7 @@ rule ne_clusters:
     params:
         model=asdict(NE_MODEL),
         settings=NE,
-        device="cuda" if GPU else "cpu",
+        device=DEVICE,
     threads: S["threads"]
     resources:
         gpu=GPU,

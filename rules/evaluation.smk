@@ -13,7 +13,7 @@ rule perplexity:
         model=model_spec,
         max_windows=S["evaluation"].get("max_windows"),
         seed=S["seed"],
-        device="cuda" if GPU else "cpu",
+        device=DEVICE,
     threads: S["threads"]
     resources:
         gpu=GPU,

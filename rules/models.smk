@@ -15,7 +15,7 @@ if TRAINED:
         wildcard_constraints:
             model=_alternatives(TRAINED),
         params:
-            text_dir=f"{R}/data/text",
+            text_dir=text_dir,
             model=model_spec,
             training=S.get("training"),
             seed=S["seed"],

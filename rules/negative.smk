@@ -12,13 +12,7 @@ NEG = S.get("negative", {})
 if NEG:
     NEG_PERCENTS = sorted({float(p) for p in NEG["percents"]} | {float(NEG["percent"])})
 
-    def _pct(p):
-        return f"{p:g}"
-
     NEG_JOBS = [[p] for p in NEG_PERCENTS] if NEG.get("job_per_percent", False) else [NEG_PERCENTS]
-
-    def clamp_file(model, revision, split, percents, kind="csv"):
-        return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(map(_pct, percents))}.{kind}"
 
     rule clamp_ablation:
         """NC-F4e: per-window NLL unclamped and, per percent, top-p% WD clamped and random-neuron clamps per seed."""
@@ -40,7 +34,7 @@ if NEG:
             seed=S["seed"],
             max_windows=S["evaluation"].get("max_windows"),
             batch_size=NEG.get("batch_size", 8),
-            device="cuda" if GPU else "cpu",
+            device=DEVICE,
         threads: S["threads"]
         resources:
             gpu=GPU,
@@ -59,9 +53,8 @@ if NEG:
     _NC_HEADLINE = float(NEG["percent"])  # the gated model's clamp: headline percent only (a 135M model at real:
     # 1 + random_seeds forward passes of the evaluation windows instead of 1 + 4 x (1 + random_seeds))
 
-    def _nc_record(role):
-        spec = SCALE.role(role)
-        return {**model_record(role), "family": spec.family, "n_layers": spec.n_layers}
+    _NC_RECORDS = {role: {**model_record(role), "family": SCALE.role(role).family, "n_layers": SCALE.role(role).n_layers}
+                   for role in ("relu", "gelu") + (("gated",) if _NC_GATED else ())}
 
     rule nc_fig4_analysis:
         """NC-F4: ReLU vs GELU Wasserstein neuron pre/post-activation histograms (a-d); clamp ablation (e) and sweep."""
@@ -80,9 +73,9 @@ if NEG:
         output:
             **item_outputs("NC-F4"),
         params:
-            relu=_nc_record("relu"),
-            gelu=_nc_record("gelu"),
-            gated=_nc_record("gated") if _NC_GATED else None,
+            relu=_NC_RECORDS["relu"],
+            gelu=_NC_RECORDS["gelu"],
+            gated=_NC_RECORDS.get("gated"),
             layer=_NC_LAYER,
             percent=float(NEG["percent"]),
             top=NEG.get("top", 25),
@@ -90,6 +83,6 @@ if NEG:
         log:
             log("items/NC-F4"),
         conda:
-            "../envs/analysis.yaml"
+            "../envs/torch.yaml"  # entangle.negative's clamp hook imports torch (this script never calls it)
         script:
             "../scripts/nc_fig4.py"

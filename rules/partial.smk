@@ -15,46 +15,6 @@ PT = S.get("partial")
 if PT:
     from entangle.neurons.selection import selection_names
 
-    _PT_WHERE = f"scales.{SCALE.name}.partial"
-
-    def _pt_check():
-        """Bad settings stop the workflow before any job runs, naming the config key and the fix."""
-        if not SP:
-            raise WorkflowError(f"config {_PT_WHERE} needs a `sparsify` block at this scale (its calibration "
-                                "windows, evaluation split, Sparse Expansion settings and dtype); add one or remove "
-                                "`partial`")
-        if PT["model"] not in MODELS:
-            raise WorkflowError(f"config {_PT_WHERE}.model: {PT['model']!r} is not a model of this scale; "
-                                f"use one of: {', '.join(MODELS)}")
-        if "wd" not in PT["selections"]:
-            raise WorkflowError(f"config {_PT_WHERE}.selections = {PT['selections']} must include wd (WD-F3 compares "
-                                "every other selection with it); add wd")
-        for i, s in enumerate(PT["sparsities"]):
-            if not 0 < float(s) < 1:
-                raise WorkflowError(f"config {_PT_WHERE}.sparsities[{i}] = {s!r}: a per-row sparsity must be in "
-                                    "(0, 1), e.g. '0.9'")
-        if PT["headline"] not in PT["sparsities"]:
-            raise WorkflowError(f"config {_PT_WHERE}.headline = {PT['headline']!r} must be one of "
-                                f"{_PT_WHERE}.sparsities {PT['sparsities']} (claims 6 and 14 compare there); "
-                                "add it to sparsities or pick one of them")
-        if PT["expand"]:
-            if not S.get("disentangle"):
-                raise WorkflowError(f"config {_PT_WHERE}.expand: true takes K from scales.{SCALE.name}.disentangle."
-                                    "num_clusters, but there is no `disentangle` block; add one or set expand: false")
-            k = S["disentangle"]["num_clusters"]
-            tokens = SP["calibration"]["windows"] * MODELS[PT["model"]].context
-            if k > tokens:
-                raise WorkflowError(f"config scales.{SCALE.name}.disentangle.num_clusters = {k} experts is larger "
-                                    f"than the {tokens} calibration tokens of {PT['model']!r} "
-                                    f"(sparsify.calibration.windows x context); use more windows or fewer experts")
-            size, pf = MODELS[PT["model"]].size, SP["expansion"]["pca_factor"]
-            if size and pf is not None and pf > min(size["d_model"], size["d_ff"]):
-                raise WorkflowError(f"config scales.{SCALE.name}.sparsify.expansion.pca_factor = {pf} leaves no PCA "
-                                    f"component for {PT['model']!r} (d_model {size['d_model']}, d_ff {size['d_ff']}); "
-                                    f"use at most {min(size['d_model'], size['d_ff'])} or set {_PT_WHERE}.expand: false")
-
-    _pt_check()
-
     PT_MODEL = PT["model"]
     PT_NAMES = selection_names(PT["selections"], PT["random_seeds"])
     PT_HEADLINE = PT["headline"]
@@ -62,12 +22,9 @@ if PT:
     PT_DOWNSTREAM = PT.get("downstream")
     PT_DIR = f"{R}/partial/{PT_MODEL}"
 
-    def pt_run(selection):
-        """Summary JSON of one selection (wd, mean, variance, magnitude, random<seed>)."""
-        return f"{PT_DIR}/{selection}.json"
-
-    def _pt_state(selection):
-        return f"{PT_DIR}/{selection}.{PT_HEADLINE}.pt" if PT_DOWNSTREAM else None
+    PT_RUNS = {n: f"{PT_DIR}/{n}.json" for n in PT_NAMES}  # summary JSON per selection
+    # with downstream evaluation: the headline-sparsity sparse FFN state per selection
+    PT_STATES = {n: f"{PT_DIR}/{n}.{PT_HEADLINE}.pt" if PT_DOWNSTREAM else None for n in PT_NAMES}
 
     PT_PARAMS = dict(
         model=asdict(MODELS[PT_MODEL]),
@@ -87,7 +44,7 @@ if PT:
         dataset=DATASET,
         seed=S["seed"],
         wd_method=S.get("wasserstein", {}).get("method", "fast"),
-        device="cuda" if GPU else "cpu",
+        device=DEVICE,
     )
     PT_INPUT = dict(
         checkpoints=f"{R}/models/{PT_MODEL}",
@@ -128,8 +85,8 @@ if PT:
             input:
                 **PT_INPUT,
             output:
-                summary=[pt_run(n) for n in PT_NAMES],
-                **({"save_to": temp([_pt_state(n) for n in PT_NAMES])} if PT_DOWNSTREAM else {}),
+                summary=[PT_RUNS[n] for n in PT_NAMES],
+                **({"save_to": temp([PT_STATES[n] for n in PT_NAMES])} if PT_DOWNSTREAM else {}),
             params:
                 selections=PT_NAMES,
                 **({} if PT_DOWNSTREAM else {"save_to": [None] * len(PT_NAMES)}),
@@ -154,20 +111,20 @@ if PT:
             """WD-F3 b-d: lm-evaluation-harness scores of the dense model or of one selection's headline sparse model."""
             input:
                 checkpoints=f"{R}/models/{PT_MODEL}",
-                state=lambda w: [] if w.selection == "dense" else [_pt_state(w.selection)],
+                state=lambda w: [] if w.selection == "dense" else [PT_STATES[w.selection]],
             output:
                 scores=f"{PT_DIR}/{{selection}}.downstream.json",
             wildcard_constraints:
                 selection=_alternatives(["dense"] + PT_NAMES),
             params:
                 model=asdict(MODELS[PT_MODEL]),
-                state_file=lambda w: None if w.selection == "dense" else _pt_state(w.selection),
+                state_file=lambda w: None if w.selection == "dense" else PT_STATES[w.selection],
                 tasks=list(PT_DOWNSTREAM["tasks"]),
                 limit=PT_DOWNSTREAM.get("limit"),
                 batch_size=PT_DOWNSTREAM.get("batch_size", 8),
                 dtype=SP["dtype"],
                 seed=S["seed"],
-                device="cuda" if GPU else "cpu",
+                device=DEVICE,
             threads: S["threads"]
             resources:
                 gpu=GPU,
@@ -183,7 +140,7 @@ if PT:
     rule wd_fig3_analysis:
         """WD-F3: perplexity vs per-row sparsity per selection (random: mean, range over seeds); downstream panels."""
         input:
-            runs=[pt_run(n) for n in PT_NAMES],
+            runs=[PT_RUNS[n] for n in PT_NAMES],
             downstream=PT_DOWNSTREAM_FILES,
         output:
             **item_outputs("WD-F3"),
@@ -203,6 +160,6 @@ if PT:
         log:
             log("items/WD-F3"),
         conda:
-            "../envs/analysis.yaml"  # entangle.sparsify.partial imports torch
+            "../envs/torch.yaml"  # entangle.sparsify.partial imports torch
         script:
             "../scripts/wd_fig3.py"

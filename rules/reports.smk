@@ -10,7 +10,7 @@ rule judge_claims:
         table=f"{R}/claims.csv",
         markdown=f"{R}/claims.md",
     params:
-        claims_dir=f"{R}/claims",
+        claims_dir=lambda w, output: str(Path(output.table).parent / "claims"),
         scale=SCALE.name,
     log:
         log("claims"),
@@ -25,12 +25,6 @@ from snakemake.settings.types import DeploymentMethod  # noqa: E402
 
 # The interpreter for papermill: the rule's conda env under --sdm conda, else the one running Snakemake.
 PYTHON = "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
-NOTEBOOKS = {"index": None, "WD": "WD", "NC": "NC", "NE": "NE"}
-
-
-def notebook_inputs(wildcards):
-    paper = NOTEBOOKS[wildcards.notebook]
-    return [f for i, item in ITEMS.items() if paper in (None, item["paper"]) for f in item_files(i)]
 
 
 rule report_notebook:
@@ -47,14 +41,17 @@ rule report_notebook:
         notebook="|".join(NOTEBOOKS),
     params:
         python=PYTHON,
-        outdir=f"{R}/reports",
+        results=lambda w, input: str(Path(input.claims).parent),
+        scale=SCALE.name,
+        outdir=lambda w, output: str(Path(output.html).parent),
     log:
         log("reports/{notebook}"),
+    localrule: True  # reads results only, seconds per notebook: on a cluster it runs on the submit host
     conda:
         "../envs/report.yaml"
     shell:
         "{params.python} -m papermill {input.notebook} {output.executed} -k python3 --cwd . "
-        "-p results {R} -p scale {SCALE.name} > {log} 2>&1 && "
+        "-p results {params.results} -p scale {params.scale} > {log} 2>&1 && "
         "{params.python} -m nbconvert --to html --no-input --output-dir {params.outdir} {output.executed} >> {log} 2>&1"
 
 
@@ -82,8 +79,9 @@ rule scales:
 
 
 rule reports:
-    """Every report notebook, executed, with an HTML copy, and the cross-scale claims page."""
+    """Every report notebook, executed, with an HTML copy, the claims table and the cross-scale claims page
+    (also part of `figures`)."""
     input:
-        expand(f"{R}/reports/{{notebook}}.html", notebook=NOTEBOOKS),
+        REPORTS,
         rules.scales.output.page,
     localrule: True

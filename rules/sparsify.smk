@@ -1,83 +1,25 @@
 # Sparsification: magnitude, Wanda, SparseGPT, Sparse Expansion; perplexity tables (WD-F9, WD-TA, WD-FA3, WD-V1).
 #
-# One job per (model, method, sparsity[, K]): calibration windows -> block-by-block pruning of the FFN
-# linears (attention dense) -> test perplexity. Files: results/<scale>/sparsify/<model>/<run>/<sparsity>.json
+# Per run (model, method, sparsity[, K]): calibration windows -> block-by-block pruning of the FFN linears
+# (attention dense) -> test perplexity. Jobs (`sparsify.jobs`): one per run (per_setting, paper), one per
+# (model, method) over its sparsities (per_method), or one per model over all its runs (per_model); a job
+# reloads the dense model for each run, so the results do not depend on the grouping. Files: results/<scale>/sparsify/<model>/<run>/<sparsity>.json
 # with run = dense | magnitude | wanda | sparsegpt | se<K> and sparsity = 0.5 | 2-4 (N:M) | 0 (dense).
 
 SP = S.get("sparsify")
 
 if SP:
     from entangle.evaluation.contrasts import nll_path  # a run's per-window NLL (claims 19-21: paired over windows)
-    from entangle.sparsify.masks import Sparsity as _Sparsity
 
-    def _sp_spec(value, where):
-        """Canonical sparsity text ('0.5', '2:4'), or a WorkflowError naming the config key."""
-        try:
-            return str(_Sparsity.parse(value.strip() if isinstance(value, str) else value))
-        except ValueError as err:
-            raise WorkflowError(f"config scales.{SCALE.name}.sparsify.{where}: {err}") from None
-
-    SP_SPARSITIES = [_sp_spec(v, f"sparsities[{i}]") for i, v in enumerate(SP["sparsities"])]
-    SP_UNSTRUCTURED = [s for s in SP_SPARSITIES if ":" not in s]
+    SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # settings checked by check_scale (rules/common.smk)
+    SP_SPARSITIES, SP_UNSTRUCTURED = SP_RUNS.sparsities, SP_RUNS.unstructured
     SP_K = SP["expansion"]["num_clusters"]
     SP_EXPERTS = SP["experts"]
-    SP_EXPERTS_SPARSITY = _sp_spec(SP_EXPERTS["sparsity"], "experts.sparsity")
+    SP_EXPERTS_SPARSITY = canonical_sparsity(SP_EXPERTS["sparsity"], "experts.sparsity", SCALE.name)
     SP_FLOP = SP["flop_matched"]
     SP_EVAL_SPLIT = SP["evaluation"]["split"]
-    SP_BASELINES = [m for m in ("magnitude", "wanda", "sparsegpt") if m in SP["methods"]]
-
-    def _sp_check():
-        """Bad settings stop the workflow before any job runs (what can be known without loading a model)."""
-        where = f"scales.{SCALE.name}.sparsify"
-        used = {m: f"{where}.models" for m in SP["models"]}
-        used.setdefault(SP_EXPERTS["model"], f"{where}.experts.model")
-        used.update({m: f"{where}.flop_matched.models" for m in SP_FLOP["models"] if m not in used})
-        for m, key in used.items():
-            if m not in MODELS:
-                raise WorkflowError(f"config {key}: {m!r} is not a model of this scale; defined: {', '.join(MODELS)}")
-        if "sparse_expansion" not in SP["methods"] or "sparsegpt" not in SP["methods"]:
-            raise WorkflowError(f"config {where}.methods must include sparsegpt and sparse_expansion "
-                                "(WD-FA3 and WD-V1 compare them)")
-        if SP_EXPERTS_SPARSITY not in SP_SPARSITIES or ":" in SP_EXPERTS_SPARSITY:
-            raise WorkflowError(f"config {where}.experts.sparsity = {SP_EXPERTS_SPARSITY!r} must be one of the "
-                                f"unstructured sparsities {SP_UNSTRUCTURED} (WD-FA3 compares with SparseGPT there)")
-        for m in used:
-            ks = [SP_K] + (SP_EXPERTS["ks"] if m == SP_EXPERTS["model"] else [])
-            ks += SP_FLOP["ks"] if m in SP_FLOP["models"] else []
-            tokens = SP["calibration"]["windows"] * MODELS[m].context
-            if max(ks) > tokens:
-                raise WorkflowError(f"config {where}: K={max(ks)} experts for model {m!r} is larger than its "
-                                    f"{tokens} calibration tokens (calibration.windows x context); "
-                                    "use more windows or fewer experts")
-            size = MODELS[m].size
-            if not size:
-                continue  # hub model: widths are checked by the job before any work
-            widths = {"d_model": size["d_model"], "d_ff": size["d_ff"]}
-            for s in SP_SPARSITIES:
-                sp = _Sparsity.parse(s)
-                bad = {k: v for k, v in widths.items() if sp.is_nm and v % sp.m}
-                if bad:
-                    raise WorkflowError(f"config {where}.sparsities: N:M {s} needs FFN input widths divisible by "
-                                        f"M={sp.m}; model {m!r} has {bad}")
-            pf = SP["expansion"]["pca_factor"]
-            if pf is not None and pf > min(widths.values()):
-                raise WorkflowError(f"config {where}.expansion.pca_factor = {pf} leaves no PCA component for model "
-                                    f"{m!r} (widths {widths}); use at most {min(widths.values())}")
-
-    _sp_check()
-
-    def sp_run(model, method, sparsity="0", k=None):
-        """Summary JSON of one run; method dense|magnitude|wanda|sparsegpt|sparse_expansion."""
-        run = f"se{k}" if method == "sparse_expansion" else method
-        return f"{R}/sparsify/{model}/{run}/{sparsity.replace(':', '-')}.json"
-
-    def _sp_settings(run, sparsity):
-        """Settings of one run (method or seK) at one sparsity (file form: '0.5', '2-4')."""
-        method = "sparse_expansion" if run.startswith("se") else run
-        return {"method": method, "sparsity": sparsity.replace("-", ":"),
-                "num_clusters": int(run[2:]) if method == "sparse_expansion" else SP_K,
-                "pca_factor": SP["expansion"]["pca_factor"], "n_init": SP["expansion"]["n_init"], "seed": S["seed"],
-                "batch_size": SP["batch_size"], "ties": S["prune_ties"]}
+    sp_run = partial(sparsify_run_file, R)  # sp_run(model, method, sparsity="0", k=None): a run's summary JSON
+    _sp_settings = partial(sparsify_run_settings, SP, S["seed"], S["prune_ties"])  # _sp_settings(run, sparsity)
 
     rule sparsify_calibration:
         """Random calibration windows of the model's context from the calibration split (seeded)."""
@@ -88,7 +30,7 @@ if SP:
             calibration=f"{R}/sparsify/{{model}}/calibration.npy",
         params:
             model=model_spec,
-            text_dir=f"{R}/data/text",
+            text_dir=text_dir,
             split=SP["calibration"]["split"],
             n_windows=SP["calibration"]["windows"],
             seed=S["seed"],
@@ -101,27 +43,11 @@ if SP:
         script:
             "../scripts/sparsify_calibration.py"
 
-    def _table_runs(models):
-        return [sp_run(m, "dense") for m in models] + [
-            sp_run(m, meth, s, SP_K) for m in models for meth in SP["methods"] for s in SP_SPARSITIES]
-
-    SP_TABLE_RUNS = _table_runs(SP["models"])
-    SP_FA3_RUNS = ([sp_run(SP_EXPERTS["model"], "dense"), sp_run(SP_EXPERTS["model"], "sparsegpt", SP_EXPERTS_SPARSITY)]
-                   + [sp_run(SP_EXPERTS["model"], "sparse_expansion", SP_EXPERTS_SPARSITY, k)
-                      for k in sorted(set(SP_EXPERTS["ks"]))])
-    SP_V1_KS = sorted(set(SP_FLOP["ks"]))
-    SP_V1_RUNS = [sp_run(m, "dense") for m in SP_FLOP["models"]] + [
-        sp_run(m, meth, s) for m in SP_FLOP["models"] for meth in SP_BASELINES for s in SP_UNSTRUCTURED] + [
-        sp_run(m, "sparse_expansion", s, k) for m in SP_FLOP["models"] for s in SP_UNSTRUCTURED for k in SP_V1_KS]
+    SP_TABLE_RUNS, SP_FA3_RUNS, SP_V1_RUNS, SP_V1_KS = SP_RUNS.table, SP_RUNS.fa3, SP_RUNS.v1, SP_RUNS.v1_ks
     SP_CONTEXT = {"scale": SCALE.name, "calibration_split": SP["calibration"]["split"],
                   "calibration_windows": SP["calibration"]["windows"], "eval_split": SP_EVAL_SPLIT,
                   "max_windows": SP["evaluation"].get("max_windows"), "pca_factor": SP["expansion"]["pca_factor"],
                   "n_init": SP["expansion"]["n_init"], "dtype": SP["dtype"], "evaluate": SP["evaluate"]}
-
-    SP_GROUPS = {}  # (model, run) -> sparsities (file form) that some item needs
-    for _path in dict.fromkeys(SP_TABLE_RUNS + SP_FA3_RUNS + SP_V1_RUNS):
-        _model, _run, _file = _path.split("/")[-3:]
-        SP_GROUPS.setdefault((_model, _run), []).append(_file.removesuffix(".json"))
 
     if SP["jobs"] == "per_setting":
         rule sparsify_prune:
@@ -147,7 +73,7 @@ if SP:
                 dataset=DATASET,
                 seed=S["seed"],
                 save_to=lambda w: [f"{R}/sparsify/{w.model}/{w.run}/{w.sparsity}.pt" if SP["save_models"] else None],
-                device="cuda" if GPU else "cpu",
+                device=DEVICE,
             threads: S["threads"]
             resources:
                 gpu=GPU,
@@ -161,14 +87,14 @@ if SP:
                 "../scripts/sparsify_prune.py"
 
 
-    else:  # per_method: one job per (model, run) over all its sparsities; start-up is paid once
+    else:  # per_method: one job per (model, run) over its sparsities; per_model: one job per model over all its runs
 
-        for (_model, _run), _sparsities in SP_GROUPS.items():
-            _files = lambda ext, m=_model, r=_run, sps=_sparsities: [f"{R}/sparsify/{m}/{r}/{sp}{ext}" for sp in sps]
+        for _name, (_model, _runs) in SP_RUNS.jobs(SP["jobs"]).items():
+            _files = lambda ext, m=_model, rs=_runs: [f"{R}/sparsify/{m}/{r}/{sp}{ext}" for r, sp in rs]
 
             rule:
                 name:
-                    f"sparsify_{_model}_{_run}".replace("-", "_").replace(".", "_")
+                    f"sparsify_{_name}".replace("-", "_").replace(".", "_")
                 input:
                     checkpoints=f"{R}/models/{_model}",
                     calibration=f"{R}/sparsify/{_model}/calibration.npy",
@@ -179,22 +105,22 @@ if SP:
                     **({"state": _files(".pt")} if SP["save_models"] else {}),
                 params:
                     model=asdict(MODELS[_model]),
-                    settings=[_sp_settings(_run, sp) for sp in _sparsities],
+                    settings=[_sp_settings(r, sp) for r, sp in _runs],
                     eval_split=SP_EVAL_SPLIT,
                     max_windows=SP["evaluation"].get("max_windows"),
                     evaluate=SP["evaluate"],
                     dtype=SP["dtype"],
                     dataset=DATASET,
                     seed=S["seed"],
-                    save_to=_files(".pt") if SP["save_models"] else [None] * len(_sparsities),
-                    device="cuda" if GPU else "cpu",
+                    save_to=_files(".pt") if SP["save_models"] else [None] * len(_runs),
+                    device=DEVICE,
                 threads: S["threads"]
                 resources:
                     gpu=GPU,
                 log:
-                    log(f"sparsify/{_model}.{_run}"),
+                    log(f"sparsify/{_name}"),
                 benchmark:
-                    bench(f"sparsify/{_model}.{_run}")
+                    bench(f"sparsify/{_name}")
                 conda:
                     "../envs/torch.yaml"
                 script:

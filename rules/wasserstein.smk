@@ -1,37 +1,7 @@
-# Wasserstein neurons: per-neuron statistics (WD, moments, weights), mapping difficulty, and the items
-# built from them (WD-F2, WD-FA1, WD-FA2, WD-FA4 panel a, NC-F1, NC-F7, NC-F8).
+# Wasserstein neurons: mapping difficulty, and the items built from the per-neuron statistics (WD, moments,
+# weights; rules/activations.smk): WD-F2, WD-FA1, WD-FA2, WD-FA4 panel a, NC-F1, NC-F7, NC-F8.
 
 W = S.get("wasserstein", {})
-CAPTURE_SPLIT = S["capture"]["split"]
-
-
-def stats_file(model, revision, layer, matrix="up"):
-    return f"{R}/stats/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.csv"
-
-
-def capture_file(model, revision, layer, matrix="up", end="out"):
-    return f"{R}/activations/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.{end}.npy"
-
-
-rule neuron_stats:
-    """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w| and row norm."""
-    input:
-        outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
-        weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
-    output:
-        stats=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.csv",
-    params:
-        method=W.get("method"),
-        seed=S["seed"],
-    threads: S["threads"]
-    log:
-        log("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}"),
-    benchmark:
-        bench("neuron_stats/{model}.{revision}.{split}.L{layer}.{matrix}")
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../scripts/neuron_stats.py"
 
 
 rule mapping_difficulty:
@@ -57,34 +27,6 @@ rule mapping_difficulty:
         "../scripts/mapping_difficulty.py"
 
 
-def item_outputs(item_id, figure=True, table=True, registered_as=None):
-    """An item's output files (figure PNG/PDF, table CSV/Markdown, claims JSON); PNG and CSV go in the report."""
-    key = registered_as or item_id
-    files = {}
-    if figure:
-        files.update(png=reported(f"{R}/figures/{item_id}.png", key), pdf=f"{R}/figures/{item_id}.pdf")
-    if table:
-        files.update(csv=reported(f"{R}/tables/{item_id}.csv", key), markdown=f"{R}/tables/{item_id}.md")
-    files["claims"] = f"{R}/claims/{item_id}.json"
-    return files
-
-
-def model_record(role):
-    spec = SCALE.role(role)
-    return {"name": spec.name, "model_id": spec.hub_id or spec.source, "revision": spec.revision,
-            "dataset": DATASET, "split": CAPTURE_SPLIT, "seed": S["seed"]}
-
-
-def item_matrix_files(spec, layer, matrix, pairs):
-    """The per-neuron stats, MD, token pairs and captured inputs/outputs of one matrix of one layer."""
-    rev = spec.revision
-    return {"stats": stats_file(spec.name, rev, layer, matrix),
-            "mapping": f"{R}/mapping/{spec.name}/{rev}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs}.csv",
-            "pairs": f"{R}/mapping/{spec.name}/{rev}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs}.npz",
-            "inputs": capture_file(spec.name, rev, layer, matrix, end="in"),
-            "outputs": capture_file(spec.name, rev, layer, matrix)}
-
-
 GATED = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
 
 if W:
@@ -95,8 +37,8 @@ if W:
         """WD-F2: output distribution and IO relationship of a random and a Wasserstein neuron; WD vs MD."""
         input:
             stats=stats_file(GELU, MODELS[GELU].revision, LAYER),
-            mapping=f"{R}/mapping/{GELU}/{MODELS[GELU].revision}/{CAPTURE_SPLIT}/L{LAYER}.up.pairs{W['md_pairs']}.csv",
-            pairs=f"{R}/mapping/{GELU}/{MODELS[GELU].revision}/{CAPTURE_SPLIT}/L{LAYER}.up.pairs{W['md_pairs']}.npz",
+            mapping=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"]),
+            pairs=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"], kind="npz"),
             inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
             outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
             **({f"gated_{k}": v for k, v in item_matrix_files(GATED, LAYER, "gate", W["md_pairs"]).items()}

@@ -5,24 +5,14 @@
 # in every layer) -> per layer (one job each, so a cluster spreads them) the top-MD neurons, their OI
 # ratios over all pairs and their top pairs -> the cross-layer heatmap and the neuron-level items.
 
-from entangle.zscores import ZScoreError, check_layers, check_matrix, check_neurons  # noqa: E402
-
 Z = S.get("zscores", {})
-
-
-def zscore_file(model, revision, layer, matrix="up", pairs=None):
-    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.npz"
-
-
-def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
-    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.{kind}"
 
 
 rule nc_layer_top_pairs:
     """One layer: its top-MD neurons, their OI ratios over all pairs, each one's highest-OI pairs (NC App. A)."""
     input:
-        inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
-        outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
+        inputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "in", w.split),
+        outputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "out", w.split),
         md=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.csv",
         pairs_path=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.npz",
     output:
@@ -62,51 +52,35 @@ rule nc_vocabulary:
 if Z:
     _ZSPEC = SCALE.role("gelu")
     ZMODEL, ZREV, ZMATRIX, ZLAYER = _ZSPEC.name, _ZSPEC.revision, Z["matrix"], Z["layer"]
-    try:
-        check_matrix(_ZSPEC.family, ZMATRIX)
-        check_layers(Z["exclude_layers"], _ZSPEC.n_layers, what="zscores.exclude_layers: layer")
-        check_layers([ZLAYER], _ZSPEC.n_layers, what="zscores.layer =")
-        if _ZSPEC.trained:  # hub models: checked against the captured width when the job runs
-            _explicit = [Z["neuron"]] if isinstance(Z["neuron"], int) else []
-            _explicit += Z["table_neurons"] if isinstance(Z["table_neurons"], list) else []
-            check_neurons(_explicit, _ZSPEC.size["d_ff"], layer=ZLAYER)
-    except ZScoreError as err:
-        raise WorkflowError(f"config scales.{SCALE.name}.zscores, model {ZMODEL!r}: {err}") from None
-    Z_LAYERS = [l for l in range(_ZSPEC.n_layers) if l not in Z["exclude_layers"]]
-    if not Z_LAYERS:
-        raise WorkflowError(f"config scales.{SCALE.name}.zscores.exclude_layers leaves no layer of {ZMODEL!r} "
-                            f"(layers 0..{_ZSPEC.n_layers - 1})")
+    Z_LAYERS = zscore_layers(SCALE)  # settings checked by check_scale (rules/common.smk)
     Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
     Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
 
-    def _layer_inputs(layer, model=ZMODEL, rev=ZREV, matrix=ZMATRIX):
-        return {"top": zscore_file(model, rev, layer, matrix),
-                "md": mapping_file(model, rev, layer, matrix),
-                "pairs_path": mapping_file(model, rev, layer, matrix, kind="npz"),
-                "inputs": capture_file(model, rev, layer, matrix, end="in"),
-                "outputs": capture_file(model, rev, layer, matrix),
-                "tokens": f"{R}/tokens/{model}/{CAPTURE_SPLIT}.npy",
-                "vocabulary": f"{R}/tokens/{model}/vocabulary.json"}
+    Z_LAYER_INPUTS = {"top": zscore_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),  # what NC-F3, F5 and F6 read
+                      "md": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
+                      "pairs_path": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, kind="npz"),
+                      "inputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, end="in"),
+                      "outputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
+                      "tokens": f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
+                      "vocabulary": f"{R}/tokens/{ZMODEL}/vocabulary.json"}
 
     # The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
     # the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
     _G = SCALE.gated()
+    G_LAYER_INPUTS, G_PARAMS = {}, {}  # NC-F3, F5, F6 inputs prefixed gated_ and their params (none without)
     if _G:
         G_LAYERS = [l for l in range(_G.n_layers) if l not in Z["exclude_layers"]]
         G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
-        G_NEURONS = {**Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
-                     "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list)
-                     else Z["table_neurons"]}
-
-    def _gated_layer_inputs(keep=None):
-        """The gated model's inputs of the single-layer items, prefixed `gated_` (none without a gated role)."""
-        if not _G:
-            return {}
-        files = _layer_inputs(ZLAYER, _G.name, _G.revision, "gate")
-        return {f"gated_{k}": v for k, v in files.items() if keep is None or k in keep}
-
-    def _gated_params():
-        return {"gated_record": G_RECORD, "gated_select": G_NEURONS} if _G else {}
+        G_PARAMS = {"gated_record": G_RECORD, "gated_select": {
+            **Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
+            "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list) else Z["table_neurons"]}}
+        G_LAYER_INPUTS = {"gated_top": zscore_file(_G.name, _G.revision, ZLAYER, "gate"),
+                          "gated_md": mapping_file(_G.name, _G.revision, ZLAYER, "gate"),
+                          "gated_pairs_path": mapping_file(_G.name, _G.revision, ZLAYER, "gate", kind="npz"),
+                          "gated_inputs": capture_file(_G.name, _G.revision, ZLAYER, "gate", end="in"),
+                          "gated_outputs": capture_file(_G.name, _G.revision, ZLAYER, "gate"),
+                          "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy",
+                          "gated_vocabulary": f"{R}/tokens/{_G.name}/vocabulary.json"}
 
     rule nc_fig2_analysis:
         """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
@@ -139,12 +113,12 @@ if Z:
     rule nc_fig3_analysis:
         """NC-F3: one entangled neuron: top OI pairs (T1, T2, NT1, NT2), their pre-activations, IO scatter."""
         input:
-            **_layer_inputs(ZLAYER),
-            **_gated_layer_inputs(),
+            **Z_LAYER_INPUTS,
+            **G_LAYER_INPUTS,
         output:
             **item_outputs("NC-F3"),
         params:
-            **_gated_params(),
+            **G_PARAMS,
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,
@@ -161,14 +135,14 @@ if Z:
     rule nc_fig5_analysis:
         """NC-F5: top OI pairs of further entangled neurons of the layer, with a token-category breakdown."""
         input:
-            **_layer_inputs(ZLAYER),
-            **_gated_layer_inputs(),
+            **Z_LAYER_INPUTS,
+            **G_LAYER_INPUTS,
         output:
             **item_outputs("NC-F5"),
             categories_csv=f"{R}/tables/NC-F5.categories.csv",
             categories_markdown=f"{R}/tables/NC-F5.categories.md",
         params:
-            **_gated_params(),
+            **G_PARAMS,
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,
@@ -185,12 +159,12 @@ if Z:
     rule nc_fig6_analysis:
         """NC-F6: IO scatters of the layer's other entangled neurons, top OI pairs highlighted."""
         input:
-            **{k: v for k, v in _layer_inputs(ZLAYER).items() if k not in ("tokens", "vocabulary")},
-            **_gated_layer_inputs(("top", "md", "pairs_path", "inputs", "outputs")),
+            **{k: v for k, v in Z_LAYER_INPUTS.items() if k not in ("tokens", "vocabulary")},
+            **{k: v for k, v in G_LAYER_INPUTS.items() if k not in ("gated_tokens", "gated_vocabulary")},
         output:
             **item_outputs("NC-F6"),
         params:
-            **_gated_params(),
+            **G_PARAMS,
             layer=ZLAYER,
             select=Z_NEURONS,
             record=Z_RECORD,

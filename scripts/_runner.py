@@ -1,7 +1,8 @@
 """Glue shared by the rule scripts: call a script's `main()` from Snakemake or by hand.
 
 Under Snakemake's `script:` directive, each parameter of `main` is looked up by name in the rule's
-`input`, `output`, `params` and `wildcards` (plus `threads`); logs go to the rule's `log:` file and a
+`input`, `output`, `params` and `wildcards` (plus `threads`; a parameter with a default may be absent, e.g. an
+output only some of a rule's jobs have); logs go to the rule's `log:` file and a
 failure prints one clear line on the console. By hand, the same parameters are command-line flags
 (`python scripts/train_model.py --help`); values are parsed as JSON when they parse, else kept as text.
 """
@@ -13,7 +14,10 @@ import contextlib
 import inspect
 import json
 import logging
+import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 # Scripts use the checkout's package (src/), installed or not, so a conda env needs only third-party
@@ -27,7 +31,7 @@ sys.path[:] = [str(_SRC)] + [p for p in sys.path if p != str(_SRC)]
 
 def _from_snakemake(main, sm) -> dict:
     kwargs = {}
-    for name, p in inspect.signature(main).parameters.items():
+    for name in inspect.signature(main).parameters:
         if name == "threads":
             kwargs[name] = sm.threads
             continue
@@ -36,9 +40,8 @@ def _from_snakemake(main, sm) -> dict:
                 kwargs[name] = getattr(group, name)
                 break
         else:
-            if p.default is not inspect.Parameter.empty:  # optional inputs (e.g. a role the scale lacks)
-                continue
-            raise TypeError(f"rule gives no input/output/param/wildcard named {name!r} for {main.__module__}")
+            if inspect.signature(main).parameters[name].default is inspect.Parameter.empty:
+                raise TypeError(f"rule gives no input/output/param/wildcard named {name!r} for {main.__module__}")
     return kwargs
 
 
@@ -61,8 +64,44 @@ def _from_cli(main) -> dict:
     return {k: parse(v) for k, v in args.items()}
 
 
+TIMING_TAG = "entangle-timing"  # the job's last log line: this tag, then a JSON object (bench_workflow.py)
+
+
+def _process_start() -> float | None:
+    """When this process started, in time.time() seconds (Linux /proc; None elsewhere)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _timing(started_wall: float | None, main_wall: float, main_cpu: float) -> dict:
+    """Wall and CPU seconds of the job, and of its start-up: the interpreter, imports, argument passing
+    (everything before `main()`) plus model and tokenizer loads inside it (entangle.timing); peak RSS."""
+    setup = sys.modules["entangle.timing"].SETUP if "entangle.timing" in sys.modules else {"wall_s": 0, "cpu_s": 0}
+    end_wall, end_cpu = time.time(), time.process_time()
+    before_wall = main_wall - started_wall if started_wall is not None else None
+    out = {"cpu_s": end_cpu, "startup_cpu_s": main_cpu + setup["cpu_s"], "load_wall_s": setup["wall_s"],
+           "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if before_wall is not None:
+        out.update(wall_s=end_wall - started_wall, startup_wall_s=before_wall + setup["wall_s"])
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def as_list(value) -> list:
+    """A rule's single path or value (None included) or list of them, as a list."""
+    return [value] if value is None or isinstance(value, str) else list(value)
+
+
 def run(main) -> None:
-    """Run `main` with arguments from Snakemake (if present in the script's globals) or the command line."""
+    """Run `main` with arguments from Snakemake (if present in the script's globals) or the command line.
+
+    The job's log ends with its timing (TIMING_TAG + JSON: wall and CPU seconds, start-up share, peak RSS).
+    """
+    main_wall, main_cpu = time.time(), time.process_time()
+    started_wall = _process_start()
     sm = main.__globals__.get("snakemake")
     kwargs = _from_snakemake(main, sm) if sm is not None else _from_cli(main)
     log_path = sm.log[0] if sm is not None and len(sm.log) else None
@@ -79,6 +118,7 @@ def run(main) -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             main(**kwargs)
+            logging.info("%s %s", TIMING_TAG, json.dumps(_timing(started_wall, main_wall, main_cpu)))
         except Exception as exc:
             logging.exception("failed")
             print(f"ERROR ({Path(main.__code__.co_filename).name}): {type(exc).__name__}: {exc}", file=sys.__stderr__)

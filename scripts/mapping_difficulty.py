@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
-from entangle.capture import load_matrix
-from entangle.io import atomic_path, write_table
+from entangle.io import atomic_path, load_matrix, write_table
 from entangle.metrics.mapping import mapping_difficulty, pair_input_distances
 
 

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
-from entangle.capture import load_matrix
 from entangle.claims import write_claim_values
-from entangle.io import markdown_table, read_json, save_figure, write_table, write_text
+from entangle.io import load_matrix, markdown_table, read_json, save_figure, write_table, write_text
 from entangle.negative import FAMILY_ACTIVATION, activation, significance_stars, summarize_percent
 from entangle.evaluation.contrasts import ratio_of_increases, window_contrast
 from entangle.neurons.multimodality import ModeTest, negative_modes

@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
-from entangle.capture import load_matrix
 from entangle.claims import write_claim_values
-from entangle.io import save_figure, write_table
+from entangle.io import load_matrix, save_figure, write_table
 from entangle.neurons.multimodality import ModeTest, negative_modes
 from entangle.neurons.population import share
 from entangle.neurons.selection import top_k

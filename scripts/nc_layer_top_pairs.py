@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 from _runner import run
 
-from entangle.capture import load_matrix
-from entangle.io import atomic_path
+from entangle.io import atomic_path, load_matrix
 from entangle.zscores import layer_top_pairs
 
 

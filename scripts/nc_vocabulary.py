@@ -4,15 +4,16 @@ import logging
 
 from _runner import run
 
+from entangle.data.tokenizer import vocabulary as token_strings
 from entangle.io import write_json
 from entangle.models.load import load_tokenizer
 
 
 def main(model: dict, vocabulary: str) -> None:
     tok = load_tokenizer(model["source"], model["revision"])
-    tokens = tok.convert_ids_to_tokens(list(range(len(tok))))
+    tokens = token_strings(tok)
     logging.info("%s: %d tokens", model["name"], len(tokens))
-    write_json(vocabulary, [t if t is not None else "" for t in tokens])
+    write_json(vocabulary, tokens)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.embeddings.claims import jsonable
-from entangle.embeddings.collect import figure_layer
+from entangle.embeddings.cluster import figure_layer
 from entangle.io import read_json, save_figure, write_json
 from entangle.plotting.embeddings import plot_feature_clusters, plot_projection_pair
 from entangle.plotting.style import figure

@@ -3,34 +3,17 @@
 import logging
 
 import numpy as np
-import pandas as pd
 from _runner import run
 
-from entangle.capture import load_matrix
-from entangle.io import write_table
-from entangle.metrics.wasserstein import wasserstein_to_gaussian
+from entangle.io import load_matrix, write_table
+from entangle.neurons.stats import describe, neuron_table
 
 
 def main(outputs: str, weight: str, model: str, revision: str, split: str, layer: str, matrix: str, method: str,
          seed: int, stats: str) -> None:
-    y = load_matrix(outputs)
-    wd = wasserstein_to_gaussian(y, method=method, seed=seed)
-    w = np.load(weight)
-    y64 = np.asarray(y, dtype=np.float64)
-    table = pd.DataFrame({
-        "neuron": np.arange(y.shape[1]), "wd": wd, "wd_method": method,
-        "mean": y64.mean(0), "std": y64.std(0), "frac_negative": (y64 < 0).mean(0),
-        "mean_abs_weight": np.abs(w).mean(1), "row_norm": np.linalg.norm(w, axis=1),
-    })
-    table.insert(0, "model", model)
-    table.insert(1, "revision", revision)
-    table.insert(2, "split", split)
-    table.insert(3, "layer", int(layer))
-    table.insert(4, "matrix", matrix)
-    table["tokens"] = y.shape[0]
-    table["seed"] = seed
-    logging.info("%s@%s L%s.%s: %d tokens, %d neurons, %d dead, WD median %.4f max %.4f", model, revision,
-                 layer, matrix, y.shape[0], y.shape[1], int(np.isnan(wd).sum()), np.nanmedian(wd), np.nanmax(wd))
+    table = neuron_table(load_matrix(outputs), np.load(weight), model=model, revision=revision, split=split,
+                         layer=int(layer), matrix=matrix, method=method, seed=seed)
+    logging.info("%s", describe(table))
     write_table(table, stats)
 
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import torch
-from _runner import run
+from _runner import as_list, run
 from tqdm.auto import tqdm
 
 from entangle.device import resolve_device
@@ -46,7 +46,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
          dtype: str, evaluate: str, eval_split: str, calibration_split: str, max_windows: int | None, dataset: str,
          seed: int, wd_method: str, summary: list, save_to: list, device: str = "cpu") -> None:
     device = resolve_device(device)
-    summary, save_to = _as_list(summary), _as_list(save_to)
+    summary, save_to = as_list(summary), as_list(save_to)
     selections = list(selections)
     if len(summary) != len(selections) or len(save_to) != len(selections):
         raise ValueError(f"{len(selections)} selections but {len(summary)} summary paths and {len(save_to)} save paths")
@@ -180,11 +180,6 @@ def _write(path, model, name, runs, chosen, k_per_matrix, dense_nll, calib, test
         "dense_ppl": perplexity(dense_nll), "dense_window_nll": dense_nll.tolist(),
         "runs": [{k: v for k, v in r.items() if k != "seconds"} for r in runs],
     })
-
-
-def _as_list(value) -> list:
-    """A rule's single path (or None) or list of paths, as a list."""
-    return [value] if value is None or isinstance(value, str) else list(value)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,11 @@
 """Per-window NLL and perplexity of a model revision on one split (reference protocol)."""
 
 import numpy as np
-import pandas as pd
 import torch
 from _runner import run
 
 from entangle.device import resolve_device
-from entangle.evaluation.perplexity import perplexity, window_nll
-from entangle.io import write_json, write_table
+from entangle.evaluation.perplexity import write_perplexity
 from entangle.models.load import load_model
 
 
@@ -16,14 +14,7 @@ def main(model: dict, windows: str, revision: str, split: str, max_windows: int 
     device = resolve_device(device)
     net, _ = load_model(model["source"], revision, device=device)
     w = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
-    per_window = window_nll(net, w)
-    table = pd.DataFrame({"window": range(len(per_window)), "nll": per_window.numpy(),
-                          "tokens": w.shape[1] - 1})
-    write_table(table, nll)
-    write_json(summary, {"model": model["name"], "model_id": model.get("hub_id") or model["source"],
-                         "revision": revision, "split": split, "windows": int(w.shape[0]),
-                         "window_tokens": int(w.shape[1]), "tokens": int(w.numel()), "seed": seed,
-                         "mean_nll": float(per_window.mean()), "perplexity": perplexity(per_window)})
+    write_perplexity(net, w, model, revision, split, seed, nll, summary)
 
 
 if __name__ == "__main__":

@@ -9,17 +9,15 @@ import logging
 import numpy as np
 from _runner import run
 
-from entangle.data.text import calibration_windows, read_split, tokenize
+from entangle.data.text import split_calibration
 from entangle.io import save_array
 from entangle.models.load import load_tokenizer
 
 
 def main(model: dict, text_dir: str, split: str, n_windows: int, seed: int, calibration: str) -> None:
     tok = load_tokenizer(model["source"], model["revision"])
-    ids = tokenize(tok, read_split(text_dir, split))
-    w = calibration_windows(ids, n_windows, model["context"], seed)
-    logging.info("%s: %d %s tokens -> %d calibration windows of %d (seed %d)", model["name"], ids.numel(), split,
-                 *w.shape, seed)
+    w = split_calibration(tok, text_dir, split, n_windows, model["context"], seed)
+    logging.info("%s: %d calibration windows of %d tokens from %s (seed %d)", model["name"], *w.shape, split, seed)
     save_array(calibration, w.numpy().astype(np.int32))
 
 

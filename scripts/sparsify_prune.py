@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from _runner import run
+from _runner import as_list, run
 
 from entangle.device import resolve_device
 from entangle.evaluation.perplexity import perplexity, window_nll
@@ -36,7 +36,7 @@ def main(model: dict, calibration: str, windows: str, settings: list, eval_split
     device = resolve_device(device)
     calib = torch.from_numpy(np.load(calibration).astype(np.int64))
     test = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
-    summary, nll, save_to = _as_list(summary), _as_list(nll), _as_list(save_to)
+    summary, nll, save_to = as_list(summary), as_list(nll), as_list(save_to)
     for one, summary_path, nll_path, save_path in zip(settings, summary, nll, save_to, strict=True):
         prune_and_evaluate(model, calib, test, SparsifySettings(**one), eval_split, evaluate, dtype, dataset, seed,
                            summary_path, nll_path, save_path, device)
@@ -78,10 +78,6 @@ def prune_and_evaluate(model: dict, calib: torch.Tensor, test: torch.Tensor, s: 
         "linears": result.linears,
     })
 
-
-def _as_list(value) -> list:
-    """A rule's single path (or None) or list of paths, as a list."""
-    return [value] if value is None or isinstance(value, str) else list(value)
 
 
 def _is_ffn(net, name: str) -> bool:

@@ -1,21 +1,22 @@
-"""Tokenize one split with the model's tokenizer and cut it into non-overlapping context windows."""
+"""Tokenize splits with the model's tokenizer and cut each into non-overlapping context windows (one file per split)."""
 
 import logging
 
 import numpy as np
-from _runner import run
+from _runner import as_list, run
 
-from entangle.data.text import eval_windows, read_split, tokenize
+from entangle.data.text import split_windows
 from entangle.io import save_array
 from entangle.models.load import load_tokenizer
 
 
-def main(model: dict, text_dir: str, split: str, windows: str) -> None:
+def main(model: dict, text_dir: str, splits: list, windows: list) -> None:
+    """`splits` and `windows` pair up: one windows file per split (one tokenizer load for all)."""
     tok = load_tokenizer(model["source"], model["revision"])
-    ids = tokenize(tok, read_split(text_dir, split))
-    w = eval_windows(ids, model["context"], what=f"{split} split")
-    logging.info("%s/%s: %d tokens -> %d windows of %d", model["name"], split, ids.numel(), *w.shape)
-    save_array(windows, w.numpy().astype(np.int32))
+    for split, path in zip(splits, as_list(windows), strict=True):
+        w = split_windows(tok, text_dir, split, model["context"])
+        logging.info("%s/%s: %d windows of %d tokens", model["name"], split, *w.shape)
+        save_array(path, w.numpy().astype(np.int32))
 
 
 if __name__ == "__main__":

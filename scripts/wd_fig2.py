@@ -9,9 +9,8 @@ import pandas as pd
 from _runner import run
 from scipy.stats import spearmanr
 
-from entangle.capture import load_matrix
 from entangle.claims import write_claim_values
-from entangle.io import save_figure, write_table
+from entangle.io import load_matrix, save_figure, write_table
 from entangle.metrics.mapping import io_scatter
 from entangle.neurons.io_relationship import hard_pairs
 from entangle.neurons.population import hard_pair_ratio, spearman

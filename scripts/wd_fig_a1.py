@@ -6,9 +6,8 @@ import pandas as pd
 from _runner import run
 from matplotlib import pyplot as plt
 
-from entangle.capture import load_matrix
 from entangle.claims import write_claim_values
-from entangle.io import save_figure, write_table
+from entangle.io import load_matrix, save_figure, write_table
 from entangle.neurons.population import every_matrix_excess
 from entangle.neurons.selection import median_neurons, top_k
 from entangle.plotting.neurons import wd_distributions

@@ -1,86 +1,123 @@
-"""Capture one MLP matrix's inputs and outputs over token windows, streamed to .npy files.
+"""Capture MLP matrices' inputs and outputs over token windows, streamed to .npy files.
 
-A forward hook on `blocks.{layer}.mlp.{matrix}` copies its input [B, L, d_in] and output [B, L, d_out]
-(pre-activations for `up`/`gate`) into memory-mapped arrays, then stops the forward pass: blocks after
-`layer` never run, and memory holds one batch, never a whole layer, let alone all layers.
+Forward hooks on `blocks.{layer}.mlp.{matrix}` copy each requested matrix's input [B, L, d_in] and output
+[B, L, d_out] (pre-activations for `up`/`gate`) into memory-mapped arrays. Once every requested matrix of a
+batch has been seen the forward pass stops, so blocks after the deepest one never run; memory holds one
+batch, never a whole layer. One pass serves any number of layers and matrices (`capture_matrices`), so a
+model is run once per revision whatever the analyses need.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from entangle.io import atomic_path
+from entangle.io import atomic_path, load_matrix  # noqa: F401  (load_matrix: re-exported, lives in entangle.io)
 from entangle.models.arch import mlp_matrix
 
 
 class _Captured(Exception):
-    """Raised by the hook to end the forward pass once the layer has been seen."""
+    """Raised by a hook to end the forward pass once every requested matrix has been seen."""
 
 
 @torch.no_grad()
-def _matrix_batches(model: torch.nn.Module, windows: torch.Tensor, layer: int, matrix: str, batch_size: int,
-                    desc: str):
-    """Yield (first window, inputs [b*L, d_in], outputs [b*L, d_out]) of blocks.{layer}.mlp.{matrix} per batch.
+def _batches(model: torch.nn.Module, windows: torch.Tensor, targets: list[tuple[int, str]], batch_size: int,
+             desc: str):
+    """Yield (first window, {(layer, matrix): (inputs [b*L, d_in], outputs [b*L, d_out])}) per batch.
 
-    The forward pass stops at the matrix, so later blocks never run.
+    The forward pass stops as soon as every target has run, so later blocks never do.
     """
-    module = mlp_matrix(model, layer, matrix)
-    seen: dict[str, torch.Tensor] = {}
+    seen: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def hook(_module, args, output):
-        seen["x"], seen["y"] = args[0], output
-        raise _Captured
+    def hook_for(key):
+        def hook(_module, args, output):
+            seen[key] = (args[0], output)
+            if len(seen) == len(targets):
+                raise _Captured
+        return hook
 
     device = next(model.parameters()).device
-    handle = module.register_forward_hook(hook)
+    handles = [mlp_matrix(model, layer, matrix).register_forward_hook(hook_for((layer, matrix)))
+               for layer, matrix in targets]
     try:
         for start in tqdm(range(0, windows.shape[0], batch_size), desc=desc, unit="batch", mininterval=2.0):
+            seen.clear()
             try:
                 model(input_ids=windows[start : start + batch_size].to(device))
             except _Captured:
                 pass
-            yield start, seen["x"].reshape(-1, seen["x"].shape[-1]), seen["y"].reshape(-1, seen["y"].shape[-1])
+            if len(seen) != len(targets):
+                missing = [f"L{layer}.{matrix}" for layer, matrix in targets if (layer, matrix) not in seen]
+                raise RuntimeError(f"the forward pass never ran {', '.join(missing)}")
+            yield start, {k: (x.reshape(-1, x.shape[-1]), y.reshape(-1, y.shape[-1])) for k, (x, y) in seen.items()}
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
+
+
+def capture_matrices(model: torch.nn.Module, windows: torch.Tensor, targets: dict, batch_size: int = 8,
+                     dtype=np.float32) -> dict:
+    """One pass over `windows` [n, L] writing every target's arrays; `targets` maps (layer, matrix) to
+    {"in": path or None, "out": path or None}: inputs [T, d_in] and outputs [T, d_out], T = n * L, window-major.
+
+    Returns {(layer, matrix): (d_in, d_out)}. Files appear atomically; a failure leaves none of them.
+    """
+    n, length = windows.shape
+    keys = list(targets)
+    shapes = {}
+    with contextlib.ExitStack() as stack:
+        tmp = {(key, end): stack.enter_context(atomic_path(path))
+               for key in keys for end, path in targets[key].items() if path is not None}
+        arrays = {}
+        for start, batch in _batches(model, windows, keys, batch_size, _describe(keys)):
+            rows = slice(start * length, start * length + next(iter(batch.values()))[0].shape[0])
+            for key, (x, y) in batch.items():
+                shapes[key] = (x.shape[1], y.shape[1])
+                for end, values in (("in", x), ("out", y)):
+                    if (key, end) not in tmp:
+                        continue
+                    if (key, end) not in arrays:
+                        arrays[key, end] = np.lib.format.open_memmap(tmp[key, end], mode="w+", dtype=dtype,
+                                                                     shape=(n * length, values.shape[1]))
+                    arrays[key, end][rows] = values.float().cpu().numpy()
+        for array in arrays.values():
+            array.flush()
+        del arrays
+    return shapes
 
 
 def capture_matrix(model: torch.nn.Module, windows: torch.Tensor, layer: int, matrix: str,
                    inputs_path: str | Path, outputs_path: str | Path, batch_size: int = 8,
                    dtype=np.float32) -> tuple[int, int]:
-    """Write inputs [T, d_in] and outputs [T, d_out] (T = n_windows * L, window-major) to .npy files.
+    """Write one matrix's inputs [T, d_in] and outputs [T, d_out] (T = n_windows * L, window-major) to .npy files.
 
     Returns (d_in, d_out). Files appear atomically; a failure leaves neither.
     """
-    n, length = windows.shape
-    with atomic_path(inputs_path) as tmp_in, atomic_path(outputs_path) as tmp_out:
-        x_out = y_out = None
-        for start, x, y in _matrix_batches(model, windows, layer, matrix, batch_size, f"capture L{layer}.{matrix}"):
-            if x_out is None:
-                x_out = np.lib.format.open_memmap(tmp_in, mode="w+", dtype=dtype, shape=(n * length, x.shape[1]))
-                y_out = np.lib.format.open_memmap(tmp_out, mode="w+", dtype=dtype, shape=(n * length, y.shape[1]))
-            rows = slice(start * length, start * length + x.shape[0])
-            x_out[rows] = x.float().cpu().numpy()
-            y_out[rows] = y.float().cpu().numpy()
-        x_out.flush()
-        y_out.flush()
-        shape = (x_out.shape[1], y_out.shape[1])
-        del x_out, y_out
-    return shape
+    shapes = capture_matrices(model, windows, {(layer, matrix): {"in": inputs_path, "out": outputs_path}},
+                              batch_size, dtype)
+    return shapes[layer, matrix]
 
 
 def matrix_inputs(model: torch.nn.Module, windows: torch.Tensor, layer: int, matrix: str,
                   batch_size: int = 8) -> torch.Tensor:
     """Inputs of blocks.{layer}.mlp.{matrix} over `windows` [n, L], in memory: fp32 [n, L, d_in] on the model's device."""
+    return matrices_inputs(model, windows, [(layer, matrix)], batch_size)[layer, matrix]
+
+
+def matrices_inputs(model: torch.nn.Module, windows: torch.Tensor, targets: list[tuple[int, str]],
+                    batch_size: int = 8) -> dict:
+    """`matrix_inputs` of several (layer, matrix) targets in one pass: {(layer, matrix): fp32 [n, L, d_in]}."""
     n, length = windows.shape
-    parts = [x.float() for _, x, _ in _matrix_batches(model, windows, layer, matrix, batch_size,
-                                                      f"inputs L{layer}.{matrix}")]
-    return torch.cat(parts).reshape(n, length, -1)
+    parts = {key: [] for key in targets}
+    for _, batch in _batches(model, windows, list(targets), batch_size, _describe(list(targets), "inputs")):
+        for key, (x, _) in batch.items():
+            parts[key].append(x.float())
+    return {key: torch.cat(p).reshape(n, length, -1) for key, p in parts.items()}
 
 
-def load_matrix(path: str | Path) -> np.ndarray:
-    """A captured array, memory-mapped read-only: [T, d]."""
-    return np.load(path, mmap_mode="r")
+def _describe(keys, what: str = "capture") -> str:
+    return f"{what} " + ", ".join(f"L{layer}.{matrix}" for layer, matrix in keys[:4]) + (" ..." if len(keys) > 4 else "")

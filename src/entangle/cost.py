@@ -7,7 +7,8 @@ Work, from each model's real architecture (entangle.models.paper_archs) and the 
 - SparseGPT of one [d_out, d_in] linear: Hessian 2 d_in^2 per token, Cholesky inverse (4/3) d_in^3, lazy-batch
   OBS updates 2 d_out d_in^2, and d_in sequential column steps (latency-bound on a GPU);
 - Sparse Expansion: PCA to d_in / pca_factor (2 d_in^2 per token + d_in^3), k-means (n_init restarts x Lloyd
-  iterations x 3 K d_pca FLOPs per point on at most 65,536 points, then 4 refined on all) and K SparseGPT
+  iterations x 3 K d_pca FLOPs per point on a coreset of at most 8,192 points, the best 4 refined on all,
+  a swap search on all; an upper bound) and K SparseGPT
   experts per linear (K Hessian inverses and OBS passes; the Hessians together see every token once);
 - Wanda: input norms (d_in per token) and a sort per row; magnitude pruning: a sort per row;
 - CPU work inside jobs (WD per neuron, GMM fits, HAC) at rates measured on this machine's CPU.
@@ -36,6 +37,7 @@ DOWNSTREAM_TASKS = {"gsm8k": (1319, 900, 256), "bbh": (6511, 1000, 256), "squadv
                     "triviaqa": (17944, 60, 32), "mmlu": (14042, 600, 1)}
 _KMEANS = inspect.signature(kmeans).parameters
 KMEANS_SAMPLE, KMEANS_REFINE = _KMEANS["sample_size"].default, _KMEANS["n_refine"].default
+KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS = _KMEANS["swap_rounds"].default, _KMEANS["swap_trials"].default
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,16 @@ def sparsegpt_flops(d_out: int, d_in: int) -> float:
 
 
 def kmeans_flops(points: float, dim: int, k: int, n_init: int, iterations: int) -> float:
-    """Restarts on a subsample of at most 65,536 points, the best 4 refined on all (entangle.sparsify.clustering)."""
+    """entangle.sparsify.clustering.kmeans, an upper bound: restarts on a coreset of at most KMEANS_SAMPLE
+    points, the best KMEANS_REFINE refined on all, then every swap round (pricing K + trials swaps over all
+    points, settling KMEANS_REFINE proposals on the coreset and one on all points) at `iterations` Lloyd steps.
+    """
     sample = min(points, KMEANS_SAMPLE)
+    lloyd = 3.0 * k * dim * iterations  # per point and Lloyd run
     refine = KMEANS_REFINE * points if points > KMEANS_SAMPLE else 0
-    return 3.0 * k * dim * iterations * (n_init * sample + refine)
+    settle = KMEANS_REFINE * sample + (points if points > KMEANS_SAMPLE else 0)
+    swaps = KMEANS_SWAP_ROUNDS * (3.0 * dim * points * (k + KMEANS_SWAP_TRIALS) + lloyd * settle)
+    return lloyd * (n_init * sample + refine) + swaps
 
 
 def pca_flops(d_in: int, tokens: float) -> float:

@@ -64,6 +64,13 @@ def save_array(path: str | Path, array) -> None:
         np.save(f, array)
 
 
+def load_matrix(path: str | Path):
+    """A captured array (entangle.capture), memory-mapped read-only: numpy [T, d]."""
+    import numpy as np
+
+    return np.load(path, mmap_mode="r")
+
+
 def write_table(df: pd.DataFrame, csv_path: str | Path, md_path: str | Path | None = None,
                 float_format: str = "%.6g") -> None:
     """A tidy CSV (stable float format, so reruns are byte-identical) and optionally a Markdown copy."""

@@ -437,7 +437,7 @@ def load_layer_item(top, md, pairs_path, inputs, outputs, tokens=None, vocabular
 
     import pandas as pd
 
-    from entangle.capture import load_matrix
+    from entangle.io import load_matrix
 
     x, y = load_matrix(inputs), load_matrix(outputs)
     t, p = np.load(top), np.load(pairs_path)

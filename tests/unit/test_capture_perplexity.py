@@ -39,3 +39,36 @@ def test_window_nll_matches_the_models_own_loss(family_model, token_windows):
         expected = [family_model(input_ids=w[None], labels=w[None]).loss.item() for w in token_windows]
     np.testing.assert_allclose(nll.numpy(), expected, rtol=1e-5)
     assert perplexity(nll) == pytest.approx(float(np.exp(np.mean(expected))), rel=1e-6)
+
+
+def test_one_pass_captures_several_matrices_as_separate_passes_would(tokenizer, token_windows, tmp_path):
+    from entangle.capture import capture_matrices
+
+    model = tiny_model("llama", len(tokenizer), n_layers=3)
+    calls = []
+    handle = arch.blocks(model)[2].register_forward_hook(lambda *a: calls.append(1))
+    targets = {(0, "gate"): {"in": tmp_path / "g0.in.npy", "out": None},
+               (1, "up"): {"in": None, "out": tmp_path / "u1.out.npy"},
+               (1, "down"): {"in": tmp_path / "d1.in.npy", "out": tmp_path / "d1.out.npy"}}
+    shapes = capture_matrices(model, token_windows, targets, batch_size=3)
+    handle.remove()
+    assert calls == []  # stopped after layer 1's last requested matrix: block 2 never ran
+    assert shapes == {(0, "gate"): (16, 24), (1, "up"): (16, 24), (1, "down"): (24, 16)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d1.in.npy", "d1.out.npy", "g0.in.npy", "u1.out.npy"]
+    for (layer, matrix), files in targets.items():
+        x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+        capture_matrix(model, token_windows, layer, matrix, x, y, batch_size=3)
+        for end, path in (("in", x), ("out", y)):
+            if files[end] is not None:
+                np.testing.assert_array_equal(load_matrix(files[end]), load_matrix(path))
+
+
+def test_inputs_of_several_matrices_in_one_pass_equal_one_at_a_time(tokenizer, token_windows):
+    from entangle.capture import matrices_inputs, matrix_inputs
+
+    model = tiny_model("gpt_neox", len(tokenizer), n_layers=3)
+    both = matrices_inputs(model, token_windows, [(0, "up"), (2, "down")], batch_size=3)
+    for layer, matrix in ((0, "up"), (2, "down")):
+        alone = matrix_inputs(model, token_windows, layer, matrix, batch_size=3)
+        assert alone.shape[:2] == token_windows.shape
+        assert torch.equal(both[layer, matrix], alone)

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from entangle.config import load_scale
-from entangle.cost import (Assumptions, CostModel, forward_flops_per_token, kmeans_flops, sparsegpt_flops,
+from entangle.cost import (KMEANS_REFINE, KMEANS_SAMPLE, KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS, Assumptions,
+                           CostModel, forward_flops_per_token, kmeans_flops, sparsegpt_flops,
                            with_measurements)
 from entangle.models.paper_archs import PAPER_ARCHS, paper_arch
 
@@ -104,10 +105,13 @@ def test_capture_stops_after_its_layer():
 def test_solver_and_kmeans_flops_follow_the_matrix_shapes():
     assert sparsegpt_flops(2 * 100, 100) - sparsegpt_flops(100, 100) == pytest.approx(2 * 100**3)
     assert sparsegpt_flops(100, 200) == pytest.approx(8 * sparsegpt_flops(50, 100))
-    # restarts run on at most 65,536 points; more points add only the refinement of the best 4
-    assert kmeans_flops(65536, 128, 16, 100, 50) == pytest.approx(2 * kmeans_flops(65536, 128, 16, 50, 50))
-    assert kmeans_flops(131072, 128, 16, 100, 50) == pytest.approx(
-        kmeans_flops(65536, 128, 16, 100, 50) + 3 * 16 * 128 * 50 * 4 * 131072)
+    # restarts run on a coreset of at most KMEANS_SAMPLE points: more restarts add restarts on the coreset only
+    n = 8 * KMEANS_SAMPLE
+    lloyd = 3 * 16 * 128 * 50
+    assert kmeans_flops(n, 128, 16, 100, 50) - kmeans_flops(n, 128, 16, 50, 50) == pytest.approx(50 * KMEANS_SAMPLE * lloyd)
+    # more points: the refinement of the best KMEANS_REFINE and the swap search grow, the restarts do not
+    grow = kmeans_flops(2 * n, 128, 16, 100, 50) - kmeans_flops(n, 128, 16, 100, 50)
+    assert grow == pytest.approx(n * (KMEANS_REFINE * lloyd + KMEANS_SWAP_ROUNDS * (3 * 128 * (16 + KMEANS_SWAP_TRIALS) + lloyd)))
 
 
 def test_measured_efficiency_slows_the_solver_in_proportion():

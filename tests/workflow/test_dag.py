@@ -1,6 +1,8 @@
 """The DAG at every scale, item targets, and configuration errors (dry runs: fast)."""
 
 import csv
+import functools
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,14 +15,21 @@ ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 SHARED_ITEMS = REPO.parent / "shared" / "papers" / "ITEMS.tsv"
 
 
+@functools.cache
+def figures_dry_run(scale: str) -> str:
+    """`snakemake -n --forceall figures` at a scale, run once per session (several tests read it)."""
+    return snakemake("-n", "--forceall", "figures", "--config", f"scale={scale}").stdout
+
+
 @pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
 def test_figures_dag_is_complete_at_every_scale(scale):
-    out = snakemake("-n", "--forceall", "figures", "--config", f"scale={scale}").stdout
-    assert "rule manifest" in out and "rule zoo_table" in out and "rule perplexity" in out
+    out = figures_dry_run(scale)
+    assert "rule manifest" in out and "rule zoo_table" in out and "rule report_notebook" in out
+    assert ("rule perplexity" if scale == "paper" else "rule dense_pass_") in out
 
 
 def test_paper_dag_names_hub_models_with_revisions_and_gpus():
-    out = snakemake("-n", "--forceall", "figures", "--config", "scale=paper").stdout
+    out = figures_dry_run("paper")
     pythia = next(line for line in out.splitlines() if "fetch EleutherAI/pythia-1.4b-deduped @ " in line)
     assert "step0, " in pythia and pythia.endswith("step143000")  # training-dynamics checkpoints too
     assert "fetch meta-llama/Llama-2-7b-hf @ main" in out
@@ -79,3 +88,26 @@ def test_bad_config_stops_before_any_job():
     assert "scale 'huge' is not defined; choose one of: smoke, mini, real, paper" in proc.stdout
     proc = snakemake("-n", "figures", "--config", "scale=smoke", "colour=blue", check=False)
     assert proc.returncode != 0 and "unknown key 'colour'" in proc.stdout
+
+
+@pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
+def test_lint_is_silent(scale):
+    """`snakemake --lint` has no findings (rule files hold rules only; no hard-coded path params)."""
+    proc = snakemake("--lint", "--config", f"scale={scale}", check=False)
+    assert proc.returncode == 0 and "Lints for" not in proc.stdout, proc.stdout[-4000:]
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout
+
+
+@pytest.mark.parametrize("scale, fat, fine", [
+    ("smoke", {"dense_pass_neox_m", "dense_pass_gpt2", "sparsify_llama", "disentangle_neox_m"},
+     {"capture", "neuron_stats", "perplexity", "token_windows", "sparsify_calibration", "nc_vocabulary",
+      "disentangle_layer"}),
+    ("paper", {"capture", "neuron_stats", "perplexity", "token_windows", "disentangle_layer", "sparsify_prune"},
+     {"dense_pass_pythia_1_4b", "sparsify_pythia_1_4b"}),
+])
+def test_job_granularity_follows_the_scale(scale, fat, fine):
+    """Small scales: one dense-pass, token, sparsification and disentanglement job per model; paper: per layer/run."""
+    out = figures_dry_run(scale)
+    rules = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M))
+    assert fat <= rules, fat - rules
+    assert not fine & rules, fine & rules

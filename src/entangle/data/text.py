@@ -113,3 +113,13 @@ def read_split(directory: str | Path, split: str) -> str:
     if not text.strip():
         raise DataError(f"text split {split!r} at {path} is empty")
     return text
+
+
+def split_windows(tokenizer, directory: str | Path, split: str, length: int) -> torch.Tensor:
+    """A split tokenized as one stream and cut into non-overlapping windows (`eval_windows`): LongTensor [n, length]."""
+    return eval_windows(tokenize(tokenizer, read_split(directory, split)), length, what=f"{split} split")
+
+
+def split_calibration(tokenizer, directory: str | Path, split: str, n: int, length: int, seed: int) -> torch.Tensor:
+    """`calibration_windows` of a split tokenized as one stream: LongTensor [n, length]."""
+    return calibration_windows(tokenize(tokenizer, read_split(directory, split)), n, length, seed)

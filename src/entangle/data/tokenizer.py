@@ -18,3 +18,8 @@ def train_bpe(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
     core.train_from_iterator(texts, trainer=trainer)
     return PreTrainedTokenizerFast(tokenizer_object=core, bos_token=END_OF_TEXT, eos_token=END_OF_TEXT,
                                    pad_token=END_OF_TEXT, unk_token=END_OF_TEXT)
+
+
+def vocabulary(tokenizer) -> list[str]:
+    """Raw token strings by id ("Ġthe" for " the"; "" where an id has none), to decode token-pair tables."""
+    return [t if t is not None else "" for t in tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))]

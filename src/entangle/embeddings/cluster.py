@@ -58,3 +58,9 @@ def _relabel_by_size(raw):
 def cluster_sizes(labels):
     """[C] number of examples per cluster label 0..C-1."""
     return np.bincount(np.asarray(labels, dtype=np.int64))
+
+
+def figure_layer(layers, n_layers, paper_layer=7, paper_n_layers=12):
+    """The analysed layer closest to the paper's relative depth (layer 7 of 12); ties: the lower."""
+    target = paper_layer * n_layers / paper_n_layers
+    return min(layers, key=lambda layer: (abs(layer - target), layer))

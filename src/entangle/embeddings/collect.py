@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from entangle.models.arch import activation_fn, mlp_matrix, weight
 
-from .cluster import cosine_distance_matrix
+from .cluster import cosine_distance_matrix, figure_layer  # noqa: F401  (figure_layer: re-exported)
 from .metrics import compare_neuron_vs_pre_mlp, size_ratio
 from .neuron import select_examples
 
@@ -191,9 +191,3 @@ def choose_figure_neurons(rows, min_pair=5):
         k = int(np.argmin(np.abs(gain - np.median(gain))))
         out["f4"] = pair[k]["neuron"]
     return out
-
-
-def figure_layer(layers, n_layers, paper_layer=7, paper_n_layers=12):
-    """The analysed layer closest to the paper's relative depth (layer 7 of 12); ties: the lower."""
-    target = paper_layer * n_layers / paper_n_layers
-    return min(layers, key=lambda layer: (abs(layer - target), layer))

@@ -30,3 +30,22 @@ def window_nll(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 
 def perplexity(nll: torch.Tensor) -> float:
     """exp(mean NLL) over equal-length windows."""
     return math.exp(nll.mean().item())
+
+
+def write_perplexity(model: torch.nn.Module, windows: torch.Tensor, spec: dict, revision: str, split: str, seed: int,
+                     nll_path, summary_path) -> float:
+    """Per-window NLL of `windows` [n, L] to a CSV (window, nll, tokens) and the perplexity with what it was
+    measured on to a JSON summary; returns the perplexity. `spec`: the model's config entry (name, hub_id, source)."""
+    import pandas as pd
+
+    from entangle.io import write_json, write_table
+
+    per_window = window_nll(model, windows)
+    write_table(pd.DataFrame({"window": range(len(per_window)), "nll": per_window.numpy(),
+                              "tokens": windows.shape[1] - 1}), nll_path)
+    ppl = perplexity(per_window)
+    write_json(summary_path, {"model": spec["name"], "model_id": spec.get("hub_id") or spec["source"],
+                              "revision": revision, "split": split, "windows": int(windows.shape[0]),
+                              "window_tokens": int(windows.shape[1]), "tokens": int(windows.numel()), "seed": seed,
+                              "mean_nll": float(per_window.mean()), "perplexity": ppl})
+    return ppl

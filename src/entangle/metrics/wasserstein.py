@@ -19,7 +19,6 @@ import logging
 import math
 
 import numpy as np
-import torch
 from numba import njit, prange
 from scipy import stats
 from scipy.special import ndtr, ndtri
@@ -34,10 +33,13 @@ TOLERANCE = 1e-4  # wd_fast's promise: |wd_fast - wd_exact| <= TOLERANCE for eve
 
 
 def _as_numpy(outputs):
-    """numpy or torch [T, n] -> C-contiguous numpy float32/float64 [T, n]."""
-    if isinstance(outputs, torch.Tensor):
+    """numpy or torch [T, n] -> C-contiguous numpy float32/float64 [T, n].
+
+    A torch tensor is recognised by its methods, so this module never imports torch (analysis jobs don't).
+    """
+    if hasattr(outputs, "detach") and hasattr(outputs, "cpu"):  # torch.Tensor
         outputs = outputs.detach().cpu()
-        if outputs.dtype not in (torch.float32, torch.float64):
+        if str(outputs.dtype) not in ("torch.float32", "torch.float64"):
             outputs = outputs.float()
         outputs = outputs.numpy()
     x = np.asarray(outputs)

@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from entangle.models.arch import ARCHS
+from entangle.timing import startup
 
 
 class ModelLoadError(RuntimeError):
@@ -67,6 +68,7 @@ def hub_hint(hub_id: str, revision: str | None) -> str:
             f"with HF_HUB_OFFLINE=1; or point the model's `path:` in config.yaml at a local copy.")
 
 
+@startup
 def load_tokenizer(source: str, revision: str | None = None):
     """The tokenizer of a local model directory (at `revision`) or of a hub id; errors as `load_model`."""
     try:
@@ -81,6 +83,7 @@ def load_tokenizer(source: str, revision: str | None = None):
                              f"{type(exc).__name__}: {exc}{hint}") from exc
 
 
+@startup
 def load_model(source: str, revision: str | None = None, dtype: torch.dtype = torch.float32,
                device: str = "cpu"):
     """(model, tokenizer) in eval mode. `source` is a local directory or a hub id."""
