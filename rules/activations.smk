@@ -35,14 +35,15 @@ if CAPTURES.jobs == "per_model":
     TOKEN_SPLITS = token_splits(S)
     CALIBRATED = sparsify_calibration_models(S)
     CALIBRATION = SP and {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
-    VOCABULARY = S["roles"]["gelu"] if S.get("zscores") else None  # decodes the NC token-pair tables
+    # decode the NC token-pair tables: the GELU model's and the gated model's (analysed beside it)
+    VOCABULARY = {S["roles"]["gelu"], *([S["roles"]["gated"]] if S["roles"].get("gated") else [])} if S.get("zscores") else set()
 
     for _model, _spec in MODELS.items():
         _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
         _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")
         _perplexity = f"{R}/perplexity/{_model}/{_spec.revision}/{EVAL_SPLIT}"
         _calibration = CALIBRATION if _model in CALIBRATED else None
-        _vocabulary = f"{R}/tokens/{_model}/vocabulary.json" if _model == VOCABULARY else None
+        _vocabulary = f"{R}/tokens/{_model}/vocabulary.json" if _model in VOCABULARY else None
 
         rule:
             name:
