@@ -14,16 +14,8 @@ from entangle.plotting.neurons import io_scatter as io_panel
 from entangle.plotting.neurons import output_histogram
 from entangle.plotting.style import PALETTE, caption, figure
 from entangle.tokens import breakdown, dominated_share
-from entangle.zscores import (
-    item_neurons,
-    load_layer_item,
-    md_rank,
-    negative_share,
-    negative_share_estimate,
-    neuron_top_pairs,
-    pair_table,
-    pair_tokens,
-)
+from entangle.neuron_pairs import (item_neurons, load_layer_item, md_rank, negative_share,
+                                   negative_share_estimate, neuron_top_pairs, pair_table, pair_tokens)
 
 
 def token_table(ax, frame, title):

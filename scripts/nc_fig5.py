@@ -11,7 +11,8 @@ from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
 from entangle.tokens import CATEGORIES, breakdown, dominated_share, enrichment, is_case_variant, is_same_word
-from entangle.zscores import item_neurons, load_layer_item, md_rank, neuron_top_pairs, pair_table, pair_tokens
+from entangle.neuron_pairs import (item_neurons, load_layer_item, md_rank, neuron_top_pairs, pair_table,
+                                   pair_tokens)
 
 PAPER_NEURONS = [5224, 7723, 1168, 851]
 

@@ -12,7 +12,8 @@ from entangle.neurons.dynamics import mean_sem
 from entangle.neurons.io_relationship import hard_pair_share
 from entangle.plotting.neurons import io_scatter as io_panel
 from entangle.plotting.style import caption, figure
-from entangle.zscores import input_distance_z, item_neurons, load_layer_item, md_rank, neuron_top_pairs
+from entangle.neuron_pairs import item_neurons, load_layer_item, md_rank, neuron_top_pairs
+from entangle.zscores import input_distance_z
 
 
 def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, layer: int, select: dict,

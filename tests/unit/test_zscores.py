@@ -5,30 +5,12 @@ import pandas as pd
 import pytest
 
 from entangle.metrics.mapping import io_scatter, mapping_difficulty, oi_ratios
-from entangle.zscores import (
-    FAMILY_MATRICES,
-    LayerPairs,
-    ZScoreError,
-    check_layers,
-    check_matrix,
-    check_neurons,
-    check_same_pairs,
-    check_tokens,
-    cross_layer_z,
-    diagonal_dominance,
-    flat_tokens,
-    input_distance_z,
-    item_neurons,
-    layer_top_pairs,
-    md_rank,
-    negative_share,
-    neuron_moments,
-    neuron_top_pairs,
-    next_token_ids,
-    normalize_to_source,
-    pair_table,
-    top_pairs_per_neuron,
-)
+from entangle.neuron_pairs import (flat_tokens, item_neurons, md_rank, negative_share, neuron_top_pairs,
+                                   pair_table)
+from entangle.zscores import (FAMILY_MATRICES, LayerPairs, ZScoreError, check_layers, check_matrix,
+                              check_neurons, check_same_pairs, check_tokens, cross_layer_z,
+                              diagonal_dominance, input_distance_z, layer_top_pairs, neuron_moments,
+                              next_token_ids, normalize_to_source, top_pairs_per_neuron)
 
 
 def layer(t=3_000, d=12, n=40, seed=0):

@@ -1,0 +1,173 @@
+"""Neuron-level token-pair items (NC-F3, F5, F6): the most entangled neurons of one layer, their top-OI
+pairs as tables with tokens and pre-activations, and what the items read for a layer.
+
+The cross-layer z-score protocol and the shared checks live in entangle.zscores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from entangle.neurons.selection import top_k
+from entangle.zscores import (LayerPairs, ZScoreError, check_neurons, check_same_pairs, next_token_ids,
+                              top_pairs_per_neuron)
+
+
+def md_order(md: np.ndarray) -> np.ndarray:
+    """Neurons with a finite MD, most entangled first: int64 [n_finite]."""
+    md = np.asarray(md, dtype=np.float64)
+    return top_k(md, int(np.isfinite(md).sum()))
+
+
+def item_neurons(md: np.ndarray, neuron="top", table_neurons=4, scatter_neurons=8,
+                 layer: int | None = None) -> tuple[int, list[int], list[int]]:
+    """(NC-F3 neuron, NC-F5 neurons, NC-F6 neurons) of one layer.
+
+    `neuron`: an index (paper: 5176) or "top" (the top-MD neuron). `table_neurons`: a list of indices
+    (paper: 5224, 7723, 1168, 851) or a count of the next top-MD neurons after the NC-F3 neuron.
+    NC-F6 shows the NC-F5 neurons, then the next top-MD neurons (never the NC-F3 one), up to
+    `scatter_neurons` in all.
+    """
+    md = np.asarray(md, dtype=np.float64)
+    order = [int(n) for n in md_order(md)]
+    explicit = ([neuron] if not isinstance(neuron, str) else []) + (list(table_neurons) if isinstance(table_neurons, (list, tuple)) else [])
+    check_neurons(explicit, len(md), layer=layer)
+    if isinstance(neuron, str):
+        if neuron != "top":
+            raise ZScoreError(f"neuron = {neuron!r} is not allowed; give a neuron index or 'top'")
+        f3 = order[0]
+    else:
+        f3 = int(neuron)
+    if isinstance(table_neurons, (list, tuple)):
+        f5 = [int(n) for n in table_neurons]
+    else:
+        f5 = [n for n in order if n != f3][: int(table_neurons)]
+    rest = [n for n in order if n != f3 and n not in f5]
+    f6 = (f5 + rest)[: int(scatter_neurons)]
+    return f3, f5, f6
+
+
+def md_rank(md: np.ndarray, neurons) -> list[int | None]:
+    """1-based MD rank (1 = most entangled) of each neuron; None for a neuron without a finite MD."""
+    rank = {int(n): r + 1 for r, n in enumerate(md_order(md))}
+    return [rank.get(int(n)) for n in neurons]
+
+
+def neuron_top_pairs(inputs, outputs, i, j, neurons, m: int):
+    """Several neurons over the pairs, vectorized: (OI [P, k], each neuron's m highest-OI pairs [k, m],
+    ‖Δx‖/N_x [P], |Δy|/N_y [P, k]) as `metrics.mapping.io_scatter` gives them per neuron (identical-input
+    pairs keep their output distance; their OI ratio is NaN)."""
+    from entangle.metrics.mapping import oi_ratios, pair_input_distances
+
+    neurons = np.asarray(neurons, dtype=np.int64).reshape(-1)
+    oi = oi_ratios(inputs, outputs, i, j, neurons=neurons)
+    dist = pair_input_distances(inputs, i, j)
+    valid = dist > 0
+    dx = dist / dist.max() if len(dist) and dist.max() > 0 else np.full(len(dist), np.nan)
+    dy = np.abs(np.asarray(outputs[i][:, neurons], np.float64) - np.asarray(outputs[j][:, neurons], np.float64))
+    n_y = np.median(dy[valid], axis=0) if valid.any() else np.full(len(neurons), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dy = dy / np.where(n_y > 0, n_y, np.nan)
+    return oi, top_pairs_per_neuron(oi, m), dx, dy
+
+
+def flat_tokens(windows: np.ndarray, num_tokens: int) -> np.ndarray:
+    """The first `num_tokens` token ids of the windows [n_windows, context], flattened window-major (as
+    the captures are); ZScoreError if the windows hold fewer tokens or the count is not whole windows."""
+    windows = np.asarray(windows)
+    flat = windows.reshape(-1)
+    if num_tokens > flat.size or num_tokens % windows.shape[1]:
+        raise ZScoreError(f"the capture has {num_tokens} tokens but the token windows hold {flat.size} tokens in "
+                          f"windows of {windows.shape[1]}; rebuild the capture from these windows")
+    return flat[:num_tokens]
+
+
+def pair_table(neuron: int, top: np.ndarray, oi: np.ndarray, i: np.ndarray, j: np.ndarray, pre: np.ndarray,
+               dx: np.ndarray, dy: np.ndarray, tokens: np.ndarray, vocabulary: list[str]):
+    """One row per top pair of a neuron: T1, T2 (tokens at the pair's positions), NT1, NT2 (next tokens),
+    OI ratio, pre-activations, normalized input/output distances and token categories. `pre` [T] is the
+    neuron's pre-activation per token; `tokens` [T] the flattened token ids."""
+    import pandas as pd
+
+    from entangle.tokens import is_case_variant, is_same_word, pair_token_categories, token_category
+
+    def text(ids):
+        return [vocabulary[t] if 0 <= t < len(vocabulary) else ("" if t < 0 else f"<{t}>") for t in ids]
+
+    top = np.asarray(top)
+    p1, p2 = i[top], j[top]
+    t1, t2 = text(tokens[p1]), text(tokens[p2])
+    frame = pd.DataFrame({
+        "neuron": int(neuron), "rank": np.arange(1, len(top) + 1), "pair": top, "position1": p1, "position2": p2,
+        "T1": t1, "T2": t2, "NT1": text(next_token_ids(tokens, p1)), "NT2": text(next_token_ids(tokens, p2)),
+        "oi_ratio": oi[top], "pre1": np.asarray(pre[p1], np.float64), "pre2": np.asarray(pre[p2], np.float64),
+        "input_distance": dx[top], "output_distance": dy[top]})
+    cats = [pair_token_categories(a, b) for a, b in zip(t1, t2)]
+    frame["category1"] = [c[0] for c in cats]
+    frame["category2"] = [c[1] for c in cats]
+    frame["token_category1"] = [token_category(t) for t in t1]
+    frame["token_category2"] = [token_category(t) for t in t2]
+    frame["case_variant"] = [is_case_variant(a, b) for a, b in zip(t1, t2)]
+    frame["same_word"] = [is_same_word(a, b) for a, b in zip(t1, t2)]
+    return frame
+
+
+def negative_share(frame) -> tuple[int, int]:
+    """(tokens with a negative pre-activation, tokens) over both tokens of every row of a pair table."""
+    pre = np.concatenate([frame["pre1"].to_numpy(), frame["pre2"].to_numpy()])
+    return int(np.sum(pre < 0)), int(pre.size)
+
+
+def negative_share_estimate(frame):
+    """Claim 28: share of the pair table's tokens with a negative pre-activation, with a 95% interval over its
+    pairs redrawn (both tokens of a pair together). None for an empty table."""
+    from entangle.bootstrap import bootstrap
+
+    if len(frame) == 0:
+        return None
+    per_pair = (frame["pre1"].to_numpy() < 0).astype(float) + (frame["pre2"].to_numpy() < 0)
+    return bootstrap(lambda c: c.mean() / 2, per_pair, unit="token pairs")
+
+
+def pair_tokens(i: np.ndarray, j: np.ndarray, tokens: np.ndarray, vocabulary: list[str]) -> list[tuple[str, str]]:
+    """(T1, T2) raw token strings of pairs."""
+    return [(vocabulary[a], vocabulary[b]) for a, b in zip(tokens[i], tokens[j])]
+
+
+@dataclass
+class LayerItemData:
+    """What the neuron-level items read for one layer (see `load_layer_item`)."""
+
+    inputs: np.ndarray  # [T, d] memory-mapped capture
+    outputs: np.ndarray  # [T, n] memory-mapped pre-activations
+    md: np.ndarray  # [n] MD of every neuron
+    i: np.ndarray  # [P]
+    j: np.ndarray  # [P]
+    layer_pairs: LayerPairs
+    tokens: np.ndarray | None  # [T] flattened token ids of the captured windows
+    vocabulary: list[str] | None
+
+
+def load_layer_item(top, md, pairs_path, inputs, outputs, tokens=None, vocabulary=None) -> LayerItemData:
+    """Read one layer's per-layer z-score file, MD table, pairs, captures and (optionally) token ids and
+    vocabulary, checking they belong together."""
+    import json
+
+    import pandas as pd
+
+    from entangle.io import load_matrix
+
+    x, y = load_matrix(inputs), load_matrix(outputs)
+    t, p = np.load(top), np.load(pairs_path)
+    lp = LayerPairs.from_arrays(t)
+    check_same_pairs([(p["i"], p["j"]), (t["i"], t["j"])], [lp.layer, lp.layer])
+    md_values = pd.read_csv(md)["md"].to_numpy()
+    if len(md_values) != y.shape[1]:
+        raise ZScoreError(f"MD table has {len(md_values)} neurons but the capture has {y.shape[1]}")
+    ids = flat_tokens(np.load(tokens), len(x)) if tokens is not None else None
+    vocab = json.loads(open(vocabulary, encoding="utf-8").read()) if vocabulary is not None else None
+    if ids is not None and vocab is not None and ids.size and int(ids.max()) >= len(vocab):
+        raise ZScoreError(f"token id {int(ids.max())} is out of range: the vocabulary has ids 0..{len(vocab) - 1}")
+    return LayerItemData(x, y, md_values, p["i"], p["j"], lp, ids, vocab)
