@@ -14,6 +14,16 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 
+def token_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Next-token NLL (nats) [B, L] from logits [B, L, V] and targets [B, L].
+
+    Classes on the last, contiguous axis: cross-entropy over a [B, V, L] view (classes strided) runs
+    several times slower on CPU for a 49k-token vocabulary.
+    """
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                           reduction="none").reshape(targets.shape)
+
+
 @torch.no_grad()
 def window_nll(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 8) -> torch.Tensor:
     """Mean next-token NLL (nats) of each window: float64 [n_windows]."""
@@ -22,8 +32,7 @@ def window_nll(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 
     for start in tqdm(range(0, windows.shape[0], batch_size), desc="perplexity", unit="batch", mininterval=2.0):
         batch = windows[start : start + batch_size].to(device)
         logits = model(input_ids=batch).logits[:, :-1].float()
-        nll = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:], reduction="none")
-        out.append(nll.mean(dim=1).double().cpu())
+        out.append(token_nll(logits, batch[:, 1:]).mean(dim=1).double().cpu())
     return torch.cat(out)
 
 

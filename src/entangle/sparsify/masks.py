@@ -93,9 +93,15 @@ def floor_count(x: float) -> int:
 
 def lowest_mask(score: Tensor, count: int) -> Tensor:
     """True at exactly the `count` lowest entries of `score` (any shape); ties: lower flat index first."""
-    flat = torch.zeros(score.numel(), dtype=torch.bool, device=score.device)
-    if count > 0:
-        flat[torch.sort(score.flatten(), stable=True).indices[:count]] = True
+    values = score.flatten()
+    if count >= values.numel():
+        return torch.ones_like(score, dtype=torch.bool)
+    if count <= 0:
+        return torch.zeros_like(score, dtype=torch.bool)
+    kth = torch.kthvalue(values, count).values  # selection, not a full sort (the same set as a stable sort)
+    flat = values < kth
+    tied = torch.nonzero(values == kth).squeeze(1)
+    flat[tied[: count - int(flat.sum())]] = True
     return flat.reshape(score.shape)
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from entangle.evaluation.perplexity import token_nll
 from entangle.models.arch import arch_of, blocks
 
 # Final normalisation (and OPT's optional projection) per family, for layer-wise evaluation.
@@ -137,6 +137,5 @@ def head_nll(model: nn.Module, stream: Stream, windows: Tensor) -> Tensor:
         logits = head(h)[:, :-1].float()
         ids = windows[start : start + h.shape[0]].to(logits.device)
         start += h.shape[0]
-        nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-        out.append(nll.mean(dim=1).double().cpu())
+        out.append(token_nll(logits, ids[:, 1:]).mean(dim=1).double().cpu())
     return torch.cat(out)
