@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from _runner import as_list, run
 
-from entangle.capture import capture_matrices
+from entangle.capture import capture_matrices, check_free_space
 from entangle.data.text import split_calibration, split_windows
 from entangle.data.tokenizer import vocabulary as token_strings
 from entangle.device import resolve_device
 from entangle.evaluation.perplexity import write_perplexity
-from entangle.io import load_matrix, save_array, write_json, write_table
+from entangle.io import save_array, write_json, write_table
 from entangle.models.arch import weight as matrix_weight
 from entangle.models.load import load_model, load_tokenizer
 from entangle.neurons.stats import describe, neuron_table
@@ -53,6 +53,7 @@ def main(model: dict, text_dir: str, splits: list, windows: list, calibration_cu
         if not group:
             continue
         w = tokens[split][:max_windows]
+        check_scratch_space(net, w.numel(), group)
         with tempfile.TemporaryDirectory(prefix="entangle-capture-") as scratch:
             targets, outputs = {}, {}
             for u in group:
@@ -70,8 +71,12 @@ def main(model: dict, text_dir: str, splits: list, windows: list, calibration_cu
                 if "weight" in files:
                     save_array(files["weight"], weight)
                 if "stats" in files:
-                    table = neuron_table(load_matrix(outputs[key]), weight, model=model["name"], revision=revision,
+                    values = np.load(outputs[key])  # one matrix in memory at a time, nothing mapped
+                    if outputs[key] != files.get("out"):
+                        Path(outputs[key]).unlink()  # scratch: freed matrix by matrix
+                    table = neuron_table(values, weight, model=model["name"], revision=revision,
                                          split=split, layer=u["layer"], matrix=u["matrix"], method=method, seed=seed)
+                    del values
                     logging.info("%s", describe(table))
                     write_table(table, files["stats"])
                 if key in shapes:
@@ -79,6 +84,15 @@ def main(model: dict, text_dir: str, splits: list, windows: list, calibration_cu
                                  u["layer"], u["matrix"], w.numel(), *shapes[key],
                                  ", ".join(Path(p).name for p in files.values()))
         del net
+
+
+def check_scratch_space(net, tokens: int, group: list) -> None:
+    """Stop before the forward pass if $TMPDIR cannot hold the outputs kept only for statistics (float32
+    [tokens, d_out] per matrix)."""
+    need = sum(tokens * matrix_weight(net, u["layer"], u["matrix"]).shape[0] * 4 for u in group
+               if "stats" in u["files"] and not u["files"].get("out"))
+    check_free_space(tempfile.gettempdir(), need, "TMPDIR", "the outputs the dense pass reads for per-neuron "
+                     "statistics")
 
 
 def write_token_files(model: dict, text_dir: str, splits: list, windows: list, calibration: dict | None,

@@ -1,7 +1,7 @@
 """Capture MLP matrices' inputs and outputs over token windows, streamed to .npy files.
 
 Forward hooks on `blocks.{layer}.mlp.{matrix}` copy each requested matrix's input [B, L, d_in] and output
-[B, L, d_out] (pre-activations for `up`/`gate`) into memory-mapped arrays. Once every requested matrix of a
+[B, L, d_out] (pre-activations for `up`/`gate`) into .npy files, row block by row block. Once every requested matrix of a
 batch has been seen the forward pass stops, so blocks after the deepest one never run; memory holds one
 batch, never a whole layer. One pass serves any number of layers and matrices (`capture_matrices`), so a
 model is run once per revision whatever the analyses need.
@@ -10,6 +10,7 @@ model is run once per revision whatever the analyses need.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -81,13 +82,37 @@ def capture_matrices(model: torch.nn.Module, windows: torch.Tensor, targets: dic
                     if (key, end) not in tmp:
                         continue
                     if (key, end) not in arrays:
-                        arrays[key, end] = np.lib.format.open_memmap(tmp[key, end], mode="w+", dtype=dtype,
-                                                                     shape=(n * length, values.shape[1]))
-                    arrays[key, end][rows] = values.float().cpu().numpy()
-        for array in arrays.values():
-            array.flush()
-        del arrays
+                        arrays[key, end] = stack.enter_context(
+                            NpyRowWriter(tmp[key, end], (n * length, values.shape[1]), dtype))
+                    arrays[key, end].write(rows.start, values.float().cpu().numpy())
     return shapes
+
+
+class NpyRowWriter:
+    """An .npy file [rows, cols] filled block of rows by block of rows with plain file writes.
+
+    The same bytes as writing into `np.lib.format.open_memmap`, but nothing is mapped into the process:
+    written pages stay in the kernel's page cache, not in the writer's resident memory.
+    """
+
+    def __init__(self, path, shape: tuple[int, int], dtype):
+        self.dtype = np.dtype(dtype)
+        self.shape = shape
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape)  # header + sized file
+        self.offset = header.offset
+        del header
+        self.file = open(path, "r+b")  # noqa: SIM115  (closed in __exit__)
+
+    def write(self, row: int, values: np.ndarray) -> None:
+        """values [r, cols] at rows [row, row + r)."""
+        self.file.seek(self.offset + row * self.shape[1] * self.dtype.itemsize)
+        self.file.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
 
 
 def capture_matrix(model: torch.nn.Module, windows: torch.Tensor, layer: int, matrix: str,
@@ -117,6 +142,14 @@ def matrices_inputs(model: torch.nn.Module, windows: torch.Tensor, targets: list
         for key, (x, _) in batch.items():
             parts[key].append(x.float())
     return {key: torch.cat(p).reshape(n, length, -1) for key, p in parts.items()}
+
+
+def check_free_space(directory: str | Path, need: int, variable: str, what: str) -> None:
+    """OSError naming `variable` (the setting that chose `directory`), the bytes `need`ed and free, if they don't fit."""
+    free = shutil.disk_usage(directory).free
+    if need > free:
+        raise OSError(f"{variable} ({directory}) has {free / 2**30:.2f} GiB free, but {what} need {need / 2**30:.2f} "
+                      f"GiB; point {variable} at a disk with room (e.g. `export {variable}=/scratch/$USER`) and rerun")
 
 
 def _describe(keys, what: str = "capture") -> str:

@@ -72,3 +72,30 @@ def test_inputs_of_several_matrices_in_one_pass_equal_one_at_a_time(tokenizer, t
         alone = matrix_inputs(model, token_windows, layer, matrix, batch_size=3)
         assert alone.shape[:2] == token_windows.shape
         assert torch.equal(both[layer, matrix], alone)
+
+
+def test_scratch_space_check_names_the_variable_and_the_space(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from entangle.capture import check_free_space
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10 * 2**30, 9 * 2**30, 2**30))
+    check_free_space(tmp_path, 2**29, "TMPDIR", "the scratch outputs")  # fits: nothing raised
+    with pytest.raises(OSError, match=r"TMPDIR .* 1\.00 GiB free, but the scratch outputs need 3\.00 GiB"):
+        check_free_space(tmp_path, 3 * 2**30, "TMPDIR", "the scratch outputs")
+
+
+def test_row_writer_writes_the_bytes_of_a_memmap(tmp_path):
+    from entangle.capture import NpyRowWriter
+
+    values = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    with NpyRowWriter(tmp_path / "a.npy", values.shape, np.float32) as out:
+        out.write(6, values[6:])
+        out.write(0, values[:6])
+    ref = np.lib.format.open_memmap(tmp_path / "b.npy", mode="w+", dtype=np.float32, shape=values.shape)
+    ref[:] = values
+    ref.flush()
+    del ref
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
