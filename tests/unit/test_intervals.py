@@ -236,3 +236,23 @@ def test_window_contrasts_are_paired():
     assert rec.value == pytest.approx((np.exp(nll[1].mean()) - np.exp(nll[2].mean()))
                                       / (np.exp(nll[1].mean()) - np.exp(nll[0].mean())))
     assert np.isnan(ratio_of_increases(np.array([[10.0, 12.0, 9.0]]), 0, 1, [2]))[0]  # nothing to compare with
+
+
+# --- intervals over two random stages (claims 3, 13, 28) ------------------------------------------------
+
+
+def test_hard_pair_ratio_interval_widens_when_neurons_are_redrawn():
+    rng = np.random.default_rng(3)
+    # many pairs, so the pair stage alone is precise; the neurons' own shares spread widely (top: 0.05-0.35,
+    # random: 0.02-0.18): which neurons were drawn dominates the uncertainty of the ratio (about 2)
+    shares = np.r_[np.linspace(0.05, 0.35, 10), np.linspace(0.02, 0.18, 10)]
+    hard = (rng.random((20_000, 20)) < shares).astype(np.float64)
+    top, other = np.arange(10), np.arange(10, 20)
+    nested = population.hard_pair_ratio(hard, top, other, resamples=300)
+    pairs_only = population.bootstrap(lambda h: np.nanmean(h[:, top]) / np.nanmean(h[:, other]), hard,
+                                      unit="token pairs", resamples=300)
+    assert nested.value == pytest.approx(pairs_only.value) == pytest.approx(2.0, rel=0.05)
+    assert nested.unit == "neurons, then token pairs"
+    assert (nested.ci_high - nested.ci_low) > 3 * (pairs_only.ci_high - pairs_only.ci_low)
+    assert nested.ci_low < 1.5 < nested.ci_high  # the neuron stage alone makes "> 1.5" inconclusive
+    assert verdict(pairs_only, ">", 1.5) == "reproduced"  # what the pair-only interval claimed
