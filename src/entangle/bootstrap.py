@@ -119,11 +119,18 @@ def bootstrap_nested(statistic: Callable[[list[np.ndarray], np.ndarray], float],
     same for every outer unit) are redrawn: `statistic(outer_indices, inner_index)` with outer_indices a list
     of int64 [size] (one per group) and inner_index int64 [inner_size]. `value` is the statistic on the data as
     drawn. The interval needs >= 2 inner units; an outer group of one unit is kept as it is."""
+    reps = nested_replicates(statistic, outer_sizes, inner_size, resamples, seed)
+    return from_replicates(value, reps, unit, inner_size, level, seed)
+
+
+def nested_replicates(statistic: Callable[[list[np.ndarray], np.ndarray], object], outer_sizes: Sequence[int],
+                      inner_size: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """The replicates of `bootstrap_nested` (the same draws for the same seed): float64 [resamples, ...], for
+    statistics that return several numbers from one redraw (each then goes to `from_replicates`)."""
     outer = [draws(n, resamples, seed + 7919 * (k + 1)) for k, n in enumerate(outer_sizes)]
     inner = draws(inner_size, resamples, seed)
     with np.errstate(all="ignore"):
-        reps = [statistic([o[b] for o in outer], inner[b]) for b in range(resamples)]
-    return from_replicates(value, reps, unit, inner_size, level, seed)
+        return np.array([statistic([o[b] for o in outer], inner[b]) for b in range(resamples)], dtype=np.float64)
 
 
 def _unpack(group: tuple):

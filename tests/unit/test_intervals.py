@@ -256,3 +256,28 @@ def test_hard_pair_ratio_interval_widens_when_neurons_are_redrawn():
     assert (nested.ci_high - nested.ci_low) > 3 * (pairs_only.ci_high - pairs_only.ci_low)
     assert nested.ci_low < 1.5 < nested.ci_high  # the neuron stage alone makes "> 1.5" inconclusive
     assert verdict(pairs_only, ">", 1.5) == "reproduced"  # what the pair-only interval claimed
+
+
+def test_k_sweep_interval_widens_when_router_seeds_are_redrawn():
+    rng = np.random.default_rng(4)
+    t = 20_000
+    dense = rng.normal(size=t)
+    noise = rng.normal(size=(3, t))
+
+    def fits(levels):  # one fit per router seed: output = dense + level * noise (more noise, larger WD)
+        return np.stack([dense + a * noise[s] for s, a in enumerate(levels)])
+
+    # K = 1, 2, 4: the mean fit improves at each step, but two seeds of K = 4 are worse than those of K = 2
+    by_seed = [fits([0.8]), fits([0.60, 0.55, 0.50]), fits([0.15, 0.62, 0.62])]
+    nested = intervals.k_sweep_steps(dense, by_seed, resamples=300)
+    tokens_only = intervals.k_sweep_steps(dense, [o[:1] for o in by_seed], resamples=300)  # one fit per K
+    for key in ("wd_min_step_decrease", "ri_min_step_increase"):
+        width = nested[key].ci_high - nested[key].ci_low
+        assert width > 5 * (tokens_only[key].ci_high - tokens_only[key].ci_low)
+        assert nested[key].ci_low < 0 < nested[key].value  # a seed redraw can undo the step
+    assert nested["router_seeds"] == 3 and nested["wd_min_step_decrease"].unit == "router seeds, then held-out tokens"
+    assert verdict(tokens_only["wd_min_step_decrease"], ">", 0) == "reproduced"  # what one fit per K claimed
+    # identical seeds add nothing: the interval is the tokens-only one
+    same = intervals.k_sweep_steps(dense, [np.repeat(o[:1], 3, axis=0) for o in by_seed], resamples=300)
+    a, b = same["wd_min_step_decrease"], tokens_only["wd_min_step_decrease"]
+    np.testing.assert_allclose([a.value, a.ci_low, a.ci_high], [b.value, b.ci_low, b.ci_high], rtol=1e-12)
