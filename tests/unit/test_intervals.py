@@ -47,7 +47,7 @@ def test_random_clusters_keep_the_sizes():
     assert np.array_equal(np.bincount(shuffled), np.bincount(labels)) and not np.array_equal(shuffled, labels)
 
 
-# --- claim 15: weighted WD against non-WNs and random clusters ---------------------------------------------
+# --- claim 15: weighted WD against random clusters (judged) and non-WNs (reported) ------------------------
 
 
 def _weighted_table(wn_after, control_after, wn_after_random, before=1.0):
@@ -73,6 +73,19 @@ def test_weighted_wd_control_disagrees_with_the_share():
     assert verdict(out["median_wd_drop_wn_minus_non_wn"], ">", 0) == "reproduced"
     assert verdict(out["median_wd_drop_se_minus_random_clusters"], ">", 0) == "reproduced"
     assert out["median_wd_drop_non_wn"] < 0 and out["non_wn_neurons"] == 200
+
+
+def test_wn_minus_non_wn_passes_by_construction_where_random_clusters_fail():
+    rng = np.random.default_rng(5)
+    # no cluster effect at all: every neuron's weighted WD lands on a common floor (0.4), with Sparse Expansion's
+    # clusters or random ones alike. Split on dense WD, the WNs (before 1.0) drop and the non-WNs (before 0.3)
+    # rise: the WN-minus-non-WN control passes; the random-cluster control (claim 15's criterion) does not
+    table = _weighted_table(0.4 + 0.01 * rng.normal(size=40), 0.4 + 0.01 * rng.normal(size=200),
+                            0.4 + 0.01 * rng.normal(size=40))
+    table.loc[table["is_control"], "wd_before"] = 0.3
+    out = intervals.weighted_change(table, "wd")
+    assert verdict(out["median_wd_drop_wn_minus_non_wn"], ">", 0) == "reproduced"
+    assert verdict(out["median_wd_drop_se_minus_random_clusters"], ">", 0) != "reproduced"
 
 
 def test_within_cluster_wd_has_a_floor_common_to_every_neuron():

@@ -148,9 +148,10 @@ def weighted_change(table: pd.DataFrame, stat: str) -> dict:
 
     share_{stat}_decreased and median_{stat}_drop over the WNs (WNs redrawn); the random-cluster control
     (the same expert outputs grouped by random clusters of the same sizes): median over WNs of the drop with
-    Sparse Expansion's clusters minus with random ones; for WD also the non-WN control: the WNs' median drop
-    minus the control neurons' (redrawn separately). Plain values: the dense-output and (MD) old-definition
-    variants, for the record.
+    Sparse Expansion's clusters minus with random ones; for WD also the WNs' median drop minus the non-WN
+    control neurons' (redrawn separately), reported but not a criterion: the two groups are split on WD itself,
+    and a common floor of within-cluster WD makes the high-WD group drop further whatever the clusters are.
+    Plain values: the dense-output and (MD) old-definition variants, for the record.
     """
     wn = _flag(table, "is_wn")
     drop = _drop(table, wn, f"{stat}_before", f"{stat}_after")
