@@ -66,7 +66,8 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
               bbox_to_anchor=(0.5, -0.38), ncol=2)
     first = context(table)
     caption(fig, "WD-F6", f"{first['model']} layer {first['layer']} {first['matrix']} neuron {n['neuron']} "
-            f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert ({scale} scale)")
+            f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert; histograms: the first router seed, "
+            f"WD and RI: means over {max(map(len, wd_seeds))} seeds ({scale} scale)")
     fig.tight_layout()
     save_figure(fig, png, pdf)
 
