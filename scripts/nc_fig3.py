@@ -1,6 +1,8 @@
 """NC-F3: one entangled neuron: its top OI pairs as tokens (T1, T2, NT1, NT2), where they fall in its
-pre-activation distribution, and its IO relationship with the top pairs highlighted. With a gated-FFN model
-(role `gated`), the same for its gate projection's top-MD neuron (second row, table rows, claims `by_model`)."""
+pre-activation distribution, and its IO relationship with the top pairs highlighted; beside it, the layer's
+distribution of the same negative share over every neuron's top pairs (claim 28's population). With a
+gated-FFN model (role `gated`), the same for its gate projection's top-MD neuron (second row, table rows,
+claims `by_model`)."""
 
 import logging
 
@@ -14,8 +16,9 @@ from entangle.plotting.neurons import io_scatter as io_panel
 from entangle.plotting.neurons import output_histogram
 from entangle.plotting.style import PALETTE, caption, figure
 from entangle.tokens import breakdown, dominated_share
-from entangle.neuron_pairs import (item_neurons, load_layer_item, md_rank, negative_share,
-                                   negative_share_estimate, neuron_top_pairs, pair_table, pair_tokens)
+from entangle.neuron_pairs import (item_neurons, layer_negative_shares, layer_negative_summary, load_layer_item,
+                                   md_rank, negative_share, negative_share_estimate, neuron_top_pairs, pair_table,
+                                   pair_tokens)
 
 
 def token_table(ax, frame, title):
@@ -43,6 +46,8 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
     frame = pair_table(neuron, best, oi, d.i, d.j, pre, dx, dy, d.tokens, d.vocabulary)
     rank = md_rank(d.md, [neuron])[0]
     neg, n_tok = negative_share(frame)
+    layer_shares = layer_negative_shares(d.inputs, d.outputs, d.i, d.j, select["top_pairs"])
+    layer_summary = layer_negative_summary(layer_shares, neuron)
     logging.info("%s neuron %d (MD rank %s):\n%s", record["name"], neuron, rank,
                  frame[["T1", "T2", "NT1", "NT2", "oi_ratio", "pre1", "pre2"]])
 
@@ -52,6 +57,10 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
         table[k] = record[k]
     table["layer"], table["md"], table["md_rank"] = layer, d.md[neuron], rank
     table["tokens"], table["pairs"], table["seed"] = len(d.inputs), len(d.i), record["seed"]
+    # claim 28 beside the neuron: its share and the layer's (every neuron's top pairs, the same rule)
+    table["share_negative_neuron"] = neg / n_tok if n_tok else np.nan
+    table["share_negative_layer_median"] = float(np.nanmedian(layer_shares["share"]))
+    table["share_negative_layer_percentile"] = layer_summary.get("neuron_share_negative_percentile")
 
     top_shares = breakdown(zip(frame["T1"], frame["T2"]))
     rand_shares = breakdown(pair_tokens(d.i, d.j, d.tokens, d.vocabulary))
@@ -61,8 +70,9 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
              **{f"random_{k.replace(' ', '_')}_share": v for k, v in rand_shares.items()},
              "top_dominated_share": dominated_share(top_shares), "random_dominated_share": dominated_share(rand_shares),
              "top_tokens": 2 * len(frame), "random_tokens": 2 * len(d.i)},
-        28: {"share_negative_preactivation": negative_share_estimate(frame), "negative_tokens": neg, "tokens": n_tok,
-             "all_tokens_negative_share": float(np.mean(pre < 0)), "paper_negative_tokens": 19, "paper_tokens": 20},
+        28: {"share_negative_preactivation": negative_share_estimate(oi, d.i, d.j, pre, select["top_pairs"]),
+             "negative_tokens": neg, "tokens": n_tok, "all_tokens_negative_share": float(np.mean(pre < 0)),
+             "paper_negative_tokens": 19, "paper_tokens": 20, **layer_summary},
     }
     context = {"name": record["name"], "model_id": record["model_id"], "revision": record["revision"],
                "dataset": record["dataset"], "split": record["split"], "seed": record["seed"], "layer": layer,
@@ -72,7 +82,7 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
                "mean_output_distance_top": float(np.mean(dy[best])), "median_output_distance_all": float(np.nanmedian(dy))}
     return {"frame": frame, "table": table, "values": values, "context": context, "neuron": neuron, "rank": rank,
             "best": best, "pre": pre, "dx": dx, "dy": dy, "neg": neg, "n_tok": n_tok, "name": record["name"],
-            "matrix": record["matrix"]}
+            "matrix": record["matrix"], "layer_shares": layer_shares["share"]}
 
 
 def _plot(axes, a: dict, letters: str) -> None:
@@ -87,6 +97,15 @@ def _plot(axes, a: dict, letters: str) -> None:
     ax.legend(loc="upper right", fontsize="x-small")
     io_panel(axes[2], a["dx"], a["dy"], f"({letters[2]}) IO relationship, neuron {neuron}", highlight=a["best"])
     axes[2].legend(loc="lower left", frameon=True)  # top pairs sit high: keep the legend off them
+    ax = axes[3]
+    shares = a["layer_shares"][np.isfinite(a["layer_shares"])]
+    m = len(a["best"])
+    ax.hist(shares, bins=np.linspace(-0.5 / (2 * m), 1 + 0.5 / (2 * m), 2 * m + 2), color=PALETTE["other"])
+    ax.axvline(a["neg"] / a["n_tok"], color=PALETTE["wasserstein"], lw=1.5, label=f"neuron {neuron}")
+    ax.axvline(0.9, color=PALETTE["highlight"], lw=1.0, ls="--", label="claim: ≥ 0.9")
+    ax.set(xlabel=f"share of top-{m} pair tokens < 0", ylabel="neurons",
+           title=f"({letters[3]}) the layer's {shares.size} neurons, same rule")
+    ax.legend(loc="upper left", fontsize="x-small")
 
 
 def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str, layer: int,
@@ -100,14 +119,14 @@ def main(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: 
                  layer, gated_select, gated_record) if gated_record else None
     write_table(pd.concat([a["table"]] + ([g["table"]] if g else []), ignore_index=True), csv, markdown)
 
-    fig, axes = figure(2 if g else 1, 3, width=3.9, height=3.6)
-    _plot(axes[0], a, "abc")
+    fig, axes = figure(2 if g else 1, 4, width=3.9, height=3.6)
+    _plot(axes[0], a, "abcd")
     if g:
-        _plot(axes[1], g, "def")
+        _plot(axes[1], g, "efgh")
     what = f"entangled neuron {a['neuron']} (MD rank {a['rank']}) of {record['name']} layer {layer} " \
            f"{record['matrix']}-projection"
     if g:
-        what += f" (a-c); neuron {g['neuron']} (MD rank {g['rank']}) of {gated_record['name']} gate projection (d-f)"
+        what += f" (a-d); neuron {g['neuron']} (MD rank {g['rank']}) of {gated_record['name']} gate projection (e-h)"
     caption(fig, "NC-F3", f"{what} ({scale} scale)")
     fig.tight_layout()
     save_figure(fig, png, pdf)

@@ -6,7 +6,8 @@ those rows are expanded into K experts instead (the partial runs, rules/partial.
 (b, c) for the Wasserstein neurons of the GELU model's analysis layer: WD to N(0,1) and mapping difficulty
 before expansion (the dense neuron over all held-out tokens) vs after (the cluster-size-weighted mean over experts
 of each expert's output on its own held-out tokens; MD with the neuron's global normalisers), with the controls
-of claims 15 and 16: the same expert outputs in random clusters of the same sizes, and (WD) non-WN neurons.
+of claims 15 and 16: the same expert outputs in random clusters of the same sizes (judged), and (WD, shown beside,
+not judged: the groups are split on WD itself) non-WN neurons.
 """
 
 import json

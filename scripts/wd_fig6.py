@@ -1,5 +1,8 @@
 """WD-F6: one high-WD neuron at K = 1, 2, 4, 8, 16 experts (K=1 is SparseGPT): dense vs Sparse Expansion output,
-WD(sparse, dense) in dense-std units and RI = RMSE(K=1) / RMSE(K) per K; the layer's median RI per K beside it."""
+WD(sparse, dense) in dense-std units and RI = RMSE(K=1) / RMSE(K) per K; the layer's median RI per K beside it.
+
+Each K > 1 is fitted with `disentangle.router_seeds` router seeds: the curves are the means over seeds (each
+seed's value shown), the histograms the first seed's."""
 
 import json
 
@@ -9,6 +12,7 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.disentangle.intervals import k_sweep_steps
+from entangle.disentangle.measures import wd_between
 from entangle.disentangle.records import context
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
@@ -23,8 +27,14 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
     c = [int(j) for j in arrays["neurons"]].index(n["neuron"])
     ks = info["ks"]
     dense = arrays["dense"][:, c]
-    wd = [n["wd_to_dense"][str(k)] for k in ks]
-    ri = [n["ri_by_k"][str(k)] for k in ks]
+    # per K: this neuron's outputs under each router seed [seeds, T] (K = 1, SparseGPT, has one fit)
+    by_seed = [arrays[f"k{k}_seeds"][:, :, c] if f"k{k}_seeds" in arrays else arrays[f"k{k}"][None, :, c]
+               for k in ks]
+    rmse1 = float(np.sqrt(((arrays[f"k{ks[0]}"][:, c].astype(np.float64) - dense) ** 2).mean()))
+    wd_seeds = [[wd_between(o, dense) for o in outs] for outs in by_seed]
+    ri_seeds = [[rmse1 / float(np.sqrt(((o.astype(np.float64) - dense) ** 2).mean())) for o in outs]
+                for outs in by_seed]
+    wd, ri = [float(np.mean(v)) for v in wd_seeds], [float(np.mean(v)) for v in ri_seeds]
     layer_ri = [float((table["rmse_sparsegpt"] / table[f"rmse_k{k}"]).median()) for k in ks]
 
     ncols = 3
@@ -40,10 +50,14 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
     for spare in axes[0, len(ks) + 1 :]:
         spare.set_visible(False)
     ax = axes[0, len(ks)]
-    ax.plot(ks, wd, "o-", color=PALETTE["sparse"], label="WD(SE, dense)")
+    ax.plot(ks, wd, "o-", color=PALETTE["sparse"], label=f"WD(SE, dense), mean of {max(map(len, wd_seeds))} seeds")
+    for k, v in zip(ks, wd_seeds):
+        ax.scatter([k] * len(v), v, s=8, color=PALETTE["sparse"], alpha=0.5, lw=0)
     ax.set(xscale="log", xticks=ks, xticklabels=[str(k) for k in ks], xlabel="experts K", ylabel="WD to dense (std units)")
     ax2 = ax.twinx()
     ax2.plot(ks, ri, "s--", color=PALETTE["dense"], label="RI (this neuron)")
+    for k, v in zip(ks, ri_seeds):
+        ax2.scatter([k] * len(v), v, s=8, marker="s", color=PALETTE["dense"], alpha=0.5, lw=0)
     ax2.plot(ks, layer_ri, ":", color=PALETTE["random"], label="RI (layer median)")
     ax2.set_ylabel("RI")
     ax2.grid(False)
@@ -52,14 +66,17 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
               bbox_to_anchor=(0.5, -0.38), ncol=2)
     first = context(table)
     caption(fig, "WD-F6", f"{first['model']} layer {first['layer']} {first['matrix']} neuron {n['neuron']} "
-            f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert ({scale} scale)")
+            f"(WD {n['wd']:.2f}), {info['sparsity']:.0%} sparsity per expert; histograms: the first router seed, "
+            f"WD and RI: means over {max(map(len, wd_seeds))} seeds ({scale} scale)")
     fig.tight_layout()
     save_figure(fig, png, pdf)
 
     write_table(pd.DataFrame([{**first, "neuron": n["neuron"], "sparsity": info["sparsity"], "k": k,
-                               "wd_to_dense": w, "ri": r, "ri_layer_median": m}
-                              for k, w, r, m in zip(ks, wd, ri, layer_ri)]), csv, markdown)
-    steps = k_sweep_steps(dense, np.stack([arrays[f"k{k}"][:, c] for k in ks]))  # claim 13, tokens redrawn
+                               "router_seeds": len(ws), "wd_to_dense": w, "wd_to_dense_seed_min": min(ws),
+                               "wd_to_dense_seed_max": max(ws), "ri": r, "ri_seed_min": min(rs), "ri_seed_max": max(rs),
+                               "ri_layer_median": m}
+                              for k, w, r, m, ws, rs in zip(ks, wd, ri, layer_ri, wd_seeds, ri_seeds)]), csv, markdown)
+    steps = k_sweep_steps(dense, by_seed)  # claim 13: router seeds, then held-out tokens redrawn
     write_claim_values(claims, "WD-F6", scale, {13: {
         **steps,
         "wd_monotone_decreasing": bool(np.all(np.diff(wd) < 0)), "ri_monotone_increasing": bool(np.all(np.diff(ri) > 0)),

@@ -9,7 +9,10 @@ neuron's outputs) or seeds. Three ways to resample:
 - `bootstrap_groups(stat, [g1, g2, ...])`: each group redrawn on its own, keeping its size (stratified:
   e.g. the Wasserstein neurons and the rest of the layer);
 - `from_replicates(value, replicates, ...)`: for callers that compute the replicates themselves (e.g.
-  the minimum over layers of per-layer replicates drawn with `draws`).
+  the minimum over layers of per-layer replicates drawn with `draws`);
+- `bootstrap_nested(statistic, value, outer_sizes, inner_size)`: two random stages, nested: per replicate
+  each outer group (neurons, router seeds) redrawn on its own, then the inner unit (token pairs, tokens)
+  redrawn; for statistics that depend on both draws (which neurons, and which pairs).
 
 The interval is the (2.5, 97.5) percentile of the finite replicates, widened to contain the point
 estimate. It is left out (None) when there are fewer than 2 units or fewer than half the replicates are
@@ -106,6 +109,28 @@ def bootstrap_groups(statistic: Callable[..., float], groups: Sequence, unit: st
     reps = [_call(statistic, [_unpack(tuple(_take(a, index[k][b]) for a in g)) for k, g in enumerate(packed)])
             for b in range(resamples)]
     return from_replicates(value, reps, unit, min(sizes), level, seed)
+
+
+def bootstrap_nested(statistic: Callable[[list[np.ndarray], np.ndarray], float], value, outer_sizes: Sequence[int],
+                     inner_size: int, unit: str, resamples: int = RESAMPLES, seed: int = SEED,
+                     level: float = LEVEL) -> Estimate:
+    """Two-stage bootstrap. Per replicate, each outer group of units (e.g. the top-WD and the random neurons; the
+    router seeds of each K) is redrawn with replacement on its own, then the inner units (e.g. token pairs, the
+    same for every outer unit) are redrawn: `statistic(outer_indices, inner_index)` with outer_indices a list
+    of int64 [size] (one per group) and inner_index int64 [inner_size]. `value` is the statistic on the data as
+    drawn. The interval needs >= 2 inner units; an outer group of one unit is kept as it is."""
+    reps = nested_replicates(statistic, outer_sizes, inner_size, resamples, seed)
+    return from_replicates(value, reps, unit, inner_size, level, seed)
+
+
+def nested_replicates(statistic: Callable[[list[np.ndarray], np.ndarray], object], outer_sizes: Sequence[int],
+                      inner_size: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """The replicates of `bootstrap_nested` (the same draws for the same seed): float64 [resamples, ...], for
+    statistics that return several numbers from one redraw (each then goes to `from_replicates`)."""
+    outer = [draws(n, resamples, seed + 7919 * (k + 1)) for k, n in enumerate(outer_sizes)]
+    inner = draws(inner_size, resamples, seed)
+    with np.errstate(all="ignore"):
+        return np.array([statistic([o[b] for o in outer], inner[b]) for b in range(resamples)], dtype=np.float64)
 
 
 def _unpack(group: tuple):

@@ -338,7 +338,8 @@ class CostModel:
         held = self.window_tokens(model, self.s["capture"]["split"], self.s["capture"].get("max_windows"))
         detail = model == self.s["roles"]["gelu"] and int(layer) == self.s["wasserstein"]["layer"]
         ks = sorted(set(d["ks"]) | {1, d["num_clusters"]}) if detail else [1, d["num_clusters"]]
-        fit = sum(self._expansion_s(d_out, d_in, calib, k) for k in ks)
+        seeds = d.get("router_seeds", 1) if detail else 1  # the K sweep's extra router fits (WD-F6)
+        fit = sum(self._expansion_s(d_out, d_in, calib, k) * (seeds if k > 1 else 1) for k in ks)
         sweep = sum(self._sparsegpt_s(d_out, d_in) + self._hessian_s(d_in, calib) for s in d["sweep"]
                     if s not in (0, d["sparsity"])) if detail else 0.0
         c.terms = {"load": self._load(model), "overhead": a.job_overhead_s,

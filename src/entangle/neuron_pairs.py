@@ -120,15 +120,78 @@ def negative_share(frame) -> tuple[int, int]:
     return int(np.sum(pre < 0)), int(pre.size)
 
 
-def negative_share_estimate(frame):
-    """Claim 28: share of the pair table's tokens with a negative pre-activation, with a 95% interval over its
-    pairs redrawn (both tokens of a pair together). None for an empty table."""
+def negative_counts(top: np.ndarray, i: np.ndarray, j: np.ndarray, pre: np.ndarray) -> np.ndarray:
+    """Tokens with a negative pre-activation (0, 1 or 2) in each chosen pair: top [..., m] pair indices into
+    (i, j), pre [T] (one neuron) -> int64 [..., m]."""
+    pre = np.asarray(pre)
+    return (pre[i[top]] < 0).astype(np.int64) + (pre[j[top]] < 0)
+
+
+def negative_share_estimate(oi: np.ndarray, i: np.ndarray, j: np.ndarray, pre: np.ndarray, m: int,
+                            resamples: int | None = None, seed: int | None = None):
+    """Claim 28 for one neuron: share of the tokens of its m highest-OI pairs with a negative pre-activation.
+
+    oi [P] (NaN never chosen), i, j [P], pre [T]. 95% interval over the random pairs the top pairs are chosen
+    from: each replicate redraws the P pairs with replacement and re-chooses the m highest-OI pairs among them
+    (a pair drawn twice can be chosen twice). The ranking within one neuron does not depend on the OI ratio's
+    normalisers, so the ratios are not recomputed. None when fewer than m pairs have a finite OI ratio."""
+    from entangle.bootstrap import RESAMPLES, SEED, draws, from_replicates
+
+    resamples, seed = resamples or RESAMPLES, SEED if seed is None else seed
+    oi = np.nan_to_num(np.asarray(oi, dtype=np.float64), nan=-np.inf)
+    if np.isfinite(oi).sum() < m:
+        return None
+    value = negative_counts(np.argsort(-oi, kind="stable")[:m], i, j, pre).mean() / 2
+    idx = draws(oi.size, resamples, seed)  # [B, P]
+    part = np.argpartition(-oi[idx], m - 1, axis=1)[:, :m]  # the m highest of each redraw (order irrelevant)
+    chosen = np.take_along_axis(idx, part, axis=1)
+    ok = np.isfinite(oi[chosen]).all(1)
+    reps = np.where(ok, negative_counts(chosen, i, j, pre).mean(1) / 2, np.nan)
+    return from_replicates(value, reps, "random pairs (top pairs re-chosen)", oi.size)
+
+
+def layer_negative_shares(inputs, outputs, i: np.ndarray, j: np.ndarray, m: int, block: int = 256) -> dict:
+    """Claim 28 over every neuron of the layer, the same rule as the illustrated neuron: per neuron, the share of
+    its m highest-OI pairs' tokens with a negative pre-activation (`share` [n], NaN for neurons with fewer than
+    m finite OI ratios) and whether each of those pairs holds exactly one negative token (`one_per_pair` [n])."""
+    from entangle.metrics.mapping import oi_ratios
+
+    y = outputs
+    n = y.shape[1]
+    y_i, y_j = np.asarray(y[i], np.float64), np.asarray(y[j], np.float64)  # [P, n]: both tokens of every pair
+    share, one = np.full(n, np.nan), np.zeros(n, bool)
+    for a in range(0, n, block):
+        cols = np.arange(a, min(n, a + block))
+        oi = oi_ratios(inputs, y, i, j, neurons=cols)
+        live = np.isfinite(oi).sum(0) >= m
+        if not live.any():
+            continue
+        top = top_pairs_per_neuron(oi[:, live], m)  # [k, m]
+        pre1, pre2 = y_i[:, cols[live]].T, y_j[:, cols[live]].T  # [k, P]
+        counts = (np.take_along_axis(pre1, top, 1) < 0).astype(np.int64) + (np.take_along_axis(pre2, top, 1) < 0)
+        share[cols[live]] = counts.mean(1) / 2
+        one[cols[live]] = (counts == 1).all(1)
+    return {"share": share, "one_per_pair": one}
+
+
+def layer_negative_summary(shares: dict, neuron: int) -> dict:
+    """Population values beside claim 28 (neurons redrawn): median share, share of neurons at >= 0.9, share of
+    neurons whose every top pair holds exactly one negative token; the illustrated neuron's rank among them."""
     from entangle.bootstrap import bootstrap
 
-    if len(frame) == 0:
-        return None
-    per_pair = (frame["pre1"].to_numpy() < 0).astype(float) + (frame["pre2"].to_numpy() < 0)
-    return bootstrap(lambda c: c.mean() / 2, per_pair, unit="token pairs")
+    s, one = shares["share"], shares["one_per_pair"]
+    live = np.isfinite(s)
+    v, o = s[live], one[live].astype(np.float64)
+    if not v.size:
+        return {"layer_neurons": 0}
+    own = s[neuron]
+    return {"layer_median_share_negative": bootstrap(np.median, v, unit="neurons"),
+            "layer_share_neurons_ge_0_9": bootstrap(lambda x: np.mean(x >= 0.9), v, unit="neurons"),
+            "layer_share_neurons_one_negative_per_pair": bootstrap(np.mean, o, unit="neurons"),
+            "layer_share_neurons_all_negative": float(np.mean(v == 1)),
+            "layer_share_neurons_none_negative": float(np.mean(v == 0)),
+            "layer_neurons": int(v.size),
+            "neuron_share_negative_percentile": float(np.mean(v <= own)) if np.isfinite(own) else None}
 
 
 def pair_tokens(i: np.ndarray, j: np.ndarray, tokens: np.ndarray, vocabulary: list[str]) -> list[tuple[str, str]]:

@@ -86,7 +86,7 @@ def test_lower_frontier_is_the_line_through_the_bin_minima():
 def test_analyse_layer_on_clustered_inputs():
     data, _ = _layer(tokens=4096)
     cfg = AnalysisSettings(sparsity=0.75, num_clusters=4, ks=[1, 2, 4], wn_percent=10, sweep=[0, 0.5, 0.9],
-                           md_pairs=200, gmm_max_components=4, gmm_tokens=500, pca_factor=4, n_init=3)
+                           md_pairs=200, gmm_max_components=4, gmm_tokens=500, pca_factor=4, n_init=3, router_seeds=2)
     result = analyse_layer(data, cfg, detail=True)
     n = result.neurons
     assert len(n) == data.weight.shape[0] and {"ri", "gmm_components", "rmse_k2", "row_sparsity_s0.5"} <= set(n.columns)
@@ -101,6 +101,12 @@ def test_analyse_layer_on_clustered_inputs():
     assert result.samples["sweep_outputs"].shape == (3, data.inputs.shape[0], len(result.samples["neurons"]))
     np.testing.assert_allclose(result.samples["sweep_outputs"][0], result.samples["dense"])
     assert abs(n["row_sparsity_s0.9"].mean() - 0.9) < 0.01
+    # the K sweep's router refitted with a second k-means seed (claim 13's outer stage); K = 1 has no router
+    shape = (2, data.inputs.shape[0], len(result.samples["neurons"]))
+    assert result.samples["k2_seeds"].shape == result.samples["k4_seeds"].shape == shape
+    np.testing.assert_array_equal(result.samples["k2_seeds"][0], result.samples["k2"])
+    assert "k1_seeds" not in result.samples and result.summary["router_seeds"] == 2
+    assert not analyse_layer(data, cfg, detail=False).samples.keys() & {"k2_seeds", "k4_seeds"}
 
 
 def test_layer_data_rejects_mismatched_shapes():

@@ -47,7 +47,7 @@ def test_random_clusters_keep_the_sizes():
     assert np.array_equal(np.bincount(shuffled), np.bincount(labels)) and not np.array_equal(shuffled, labels)
 
 
-# --- claim 15: weighted WD against non-WNs and random clusters ---------------------------------------------
+# --- claim 15: weighted WD against random clusters (judged) and non-WNs (reported) ------------------------
 
 
 def _weighted_table(wn_after, control_after, wn_after_random, before=1.0):
@@ -73,6 +73,19 @@ def test_weighted_wd_control_disagrees_with_the_share():
     assert verdict(out["median_wd_drop_wn_minus_non_wn"], ">", 0) == "reproduced"
     assert verdict(out["median_wd_drop_se_minus_random_clusters"], ">", 0) == "reproduced"
     assert out["median_wd_drop_non_wn"] < 0 and out["non_wn_neurons"] == 200
+
+
+def test_wn_minus_non_wn_passes_by_construction_where_random_clusters_fail():
+    rng = np.random.default_rng(5)
+    # no cluster effect at all: every neuron's weighted WD lands on a common floor (0.4), with Sparse Expansion's
+    # clusters or random ones alike. Split on dense WD, the WNs (before 1.0) drop and the non-WNs (before 0.3)
+    # rise: the WN-minus-non-WN control passes; the random-cluster control (claim 15's criterion) does not
+    table = _weighted_table(0.4 + 0.01 * rng.normal(size=40), 0.4 + 0.01 * rng.normal(size=200),
+                            0.4 + 0.01 * rng.normal(size=40))
+    table.loc[table["is_control"], "wd_before"] = 0.3
+    out = intervals.weighted_change(table, "wd")
+    assert verdict(out["median_wd_drop_wn_minus_non_wn"], ">", 0) == "reproduced"
+    assert verdict(out["median_wd_drop_se_minus_random_clusters"], ">", 0) != "reproduced"
 
 
 def test_within_cluster_wd_has_a_floor_common_to_every_neuron():
@@ -236,3 +249,48 @@ def test_window_contrasts_are_paired():
     assert rec.value == pytest.approx((np.exp(nll[1].mean()) - np.exp(nll[2].mean()))
                                       / (np.exp(nll[1].mean()) - np.exp(nll[0].mean())))
     assert np.isnan(ratio_of_increases(np.array([[10.0, 12.0, 9.0]]), 0, 1, [2]))[0]  # nothing to compare with
+
+
+# --- intervals over two random stages (claims 3, 13, 28) ------------------------------------------------
+
+
+def test_hard_pair_ratio_interval_widens_when_neurons_are_redrawn():
+    rng = np.random.default_rng(3)
+    # many pairs, so the pair stage alone is precise; the neurons' own shares spread widely (top: 0.05-0.35,
+    # random: 0.02-0.18): which neurons were drawn dominates the uncertainty of the ratio (about 2)
+    shares = np.r_[np.linspace(0.05, 0.35, 10), np.linspace(0.02, 0.18, 10)]
+    hard = (rng.random((20_000, 20)) < shares).astype(np.float64)
+    top, other = np.arange(10), np.arange(10, 20)
+    nested = population.hard_pair_ratio(hard, top, other, resamples=300)
+    pairs_only = population.bootstrap(lambda h: np.nanmean(h[:, top]) / np.nanmean(h[:, other]), hard,
+                                      unit="token pairs", resamples=300)
+    assert nested.value == pytest.approx(pairs_only.value) == pytest.approx(2.0, rel=0.05)
+    assert nested.unit == "neurons, then token pairs"
+    assert (nested.ci_high - nested.ci_low) > 3 * (pairs_only.ci_high - pairs_only.ci_low)
+    assert nested.ci_low < 1.5 < nested.ci_high  # the neuron stage alone makes "> 1.5" inconclusive
+    assert verdict(pairs_only, ">", 1.5) == "reproduced"  # what the pair-only interval claimed
+
+
+def test_k_sweep_interval_widens_when_router_seeds_are_redrawn():
+    rng = np.random.default_rng(4)
+    t = 20_000
+    dense = rng.normal(size=t)
+    noise = rng.normal(size=(3, t))
+
+    def fits(levels):  # one fit per router seed: output = dense + level * noise (more noise, larger WD)
+        return np.stack([dense + a * noise[s] for s, a in enumerate(levels)])
+
+    # K = 1, 2, 4: the mean fit improves at each step, but two seeds of K = 4 are worse than those of K = 2
+    by_seed = [fits([0.8]), fits([0.60, 0.55, 0.50]), fits([0.15, 0.62, 0.62])]
+    nested = intervals.k_sweep_steps(dense, by_seed, resamples=300)
+    tokens_only = intervals.k_sweep_steps(dense, [o[:1] for o in by_seed], resamples=300)  # one fit per K
+    for key in ("wd_min_step_decrease", "ri_min_step_increase"):
+        width = nested[key].ci_high - nested[key].ci_low
+        assert width > 5 * (tokens_only[key].ci_high - tokens_only[key].ci_low)
+        assert nested[key].ci_low < 0 < nested[key].value  # a seed redraw can undo the step
+    assert nested["router_seeds"] == 3 and nested["wd_min_step_decrease"].unit == "router seeds, then held-out tokens"
+    assert verdict(tokens_only["wd_min_step_decrease"], ">", 0) == "reproduced"  # what one fit per K claimed
+    # identical seeds add nothing: the interval is the tokens-only one
+    same = intervals.k_sweep_steps(dense, [np.repeat(o[:1], 3, axis=0) for o in by_seed], resamples=300)
+    a, b = same["wd_min_step_decrease"], tokens_only["wd_min_step_decrease"]
+    np.testing.assert_allclose([a.value, a.ci_low, a.ci_high], [b.value, b.ci_low, b.ci_high], rtol=1e-12)

@@ -195,3 +195,43 @@ def test_tokens_next_tokens_and_pair_table():
     assert frame["token_category1"].tolist() == ["function word", "function word"]
     assert negative_share(frame) == (2, 4)  # pre at positions 2, 5, 0, 1 -> 0.5, 1.0, -1.0, -2.0
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_claim28_interval_redraws_the_pool_the_top_pairs_come_from():
+    from entangle.neuron_pairs import negative_share_estimate
+
+    # 8 pairs with the highest OI hold one negative token each; the next 40 hold two. Redrawing the chosen
+    # top pairs themselves could only give [0.5, 0.5]; redrawing the 1,000 random pairs leaves some of the 8 out
+    # of a redraw, and pairs with two negative tokens take their place
+    p, m = 1000, 8
+    i, j = np.arange(p), np.arange(p, 2 * p)
+    pre = np.ones(2 * p)
+    pre[i[:m]] = -1.0  # top pairs: one negative token
+    pre[i[m:m + 40]] = pre[j[m:m + 40]] = -1.0  # runners-up: two
+    oi = np.r_[np.linspace(100, 90, m), np.linspace(89, 80, 40), np.linspace(10, 1, p - m - 40)]
+    est = negative_share_estimate(oi, i, j, pre, m, resamples=400)
+    assert est.value == 0.5 and est.ci_low == 0.5 and est.ci_high > 0.6
+    assert est.unit == "random pairs (top pairs re-chosen)"
+    pinned = pre.copy()
+    pinned[i[m:m + 40]] = 1.0  # the runners-up hold one negative token too: the statistic is pinned at 0.5
+    est = negative_share_estimate(oi, i, j, pinned, m, resamples=400)
+    assert est.ci_low == est.ci_high == 0.5
+    assert negative_share_estimate(np.r_[oi[:5], np.full(p - 5, np.nan)], i, j, pre, m) is None
+
+
+def test_layer_negative_shares_rank_every_neuron_like_the_illustrated_one():
+    from entangle.neuron_pairs import layer_negative_shares, layer_negative_summary, negative_counts
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6))
+    z = x @ rng.normal(size=(6, 3))
+    y = np.c_[z[:, 0], -np.abs(z[:, 1]) - 1, np.abs(z[:, 2]) + 1, np.zeros(400)]  # mixed, all <0, all >0, dead
+    i, j = rng.integers(0, 400, 300), rng.integers(0, 400, 300)
+    out = layer_negative_shares(x, y, i, j, m=10, block=2)
+    oi, best, _, _ = neuron_top_pairs(x, y, i, j, [0], 10)
+    assert out["share"][0] == negative_counts(best[0], i, j, y[:, 0]).mean() / 2
+    assert out["share"][1] == 1.0 and out["share"][2] == 0.0 and np.isnan(out["share"][3])
+    assert not out["one_per_pair"][1:].any()
+    summary = layer_negative_summary(out, neuron=1)
+    assert summary["layer_neurons"] == 3 and summary["neuron_share_negative_percentile"] == 1.0
+    assert summary["layer_share_neurons_all_negative"] == pytest.approx(1 / 3)

@@ -9,7 +9,9 @@
 - clusters: one row per expert (K = num_clusters): calibration and held-out tokens, PCA components for
   `pca_variance` of its held-out inputs, RMSE of its expert and of SparseGPT on its tokens;
 - samples: full held-out output samples of a few neurons (the top-WD one, a random one, the configured
-  one): dense, per K, and (detail) per sweep sparsity, with the tokens' expert labels;
+  one): dense, per K, and (detail) per sweep sparsity, with the tokens' expert labels; with `detail`, also
+  per K > 1 the same neurons' outputs under `router_seeds` router fits (k-means seeds seed, seed + 1, ...;
+  `k{K}_seeds` [seeds, T, n], the first being `k{K}`), so WD-F6's interval can resample the router;
 - summary: the sample neurons' WD(sparse, dense), RI and expert separation, and cluster sizes.
 """
 
@@ -54,6 +56,7 @@ class AnalysisSettings:
     wd_method: str = "fast"
     seed: int = 0
     ties: str = "reference"  # pruning ties (config prune_ties; entangle.sparsify.masks)
+    router_seeds: int = 1  # router fits per K > 1 of the detail layer's K sweep (WD-F6, claim 13)
 
 
 @dataclass
@@ -142,10 +145,15 @@ def analyse_layer(data: LayerData, cfg: AnalysisSettings, detail: bool = True) -
             neurons[f"rmse_k{k}"] = _np(rmse(data, sk))
         samples[f"k{k}"] = _np(neuron_outputs(data, sk, sample_idx))
         samples[f"labels_k{k}"] = _np(sk.labels)
+        if detail and k > 1:
+            samples[f"k{k}_seeds"] = np.stack([samples[f"k{k}"]] + [_np(neuron_outputs(data, sparse_expansion(
+                data, cfg.sparsity, k, cfg.pca_factor, cfg.n_init, cfg.seed + r, cfg.ties), sample_idx))
+                for r in range(1, cfg.router_seeds)])
     if detail:
         neurons["rmse_k1"], neurons[f"rmse_k{cfg.num_clusters}"] = neurons["rmse_sparsegpt"], neurons["rmse_se"]
 
     summary = {"sample_neurons": picks, "sparsity": cfg.sparsity, "num_clusters": cfg.num_clusters, "ks": ks,
+               "router_seeds": cfg.router_seeds if detail else 1,
                "wn_percent": cfg.wn_percent, "wn_count": int(wns.size),
                "cluster_tokens": counts.tolist(), "neurons": {}}
     for name, j in picks.items():

@@ -3,7 +3,8 @@
 Inputs are the tables of `analyse_layer` (neurons.csv, clusters.csv) and its sample outputs. Units:
 - neurons (population statistics): claims 5, 10, 11, 15, 16, 17; Wasserstein neurons (WNs, `is_wn`) and the
   other neurons (or the non-WN controls, `is_control`) are redrawn separately where they are compared;
-- held-out tokens (one neuron's outputs): claims 12, 13, the same tokens for every neuron / K;
+- held-out tokens (one neuron's outputs): claims 12, 13, the same tokens for every neuron / K; claim 13 nests
+  the router's k-means seeds (outer) and the tokens (inner);
 - clusters: claim 18.
 Every function returns a dict of values (Estimates for the judged statistics, plain numbers beside them).
 """
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from entangle.bootstrap import RESAMPLES, SEED, Estimate, bootstrap, bootstrap_groups, draws, from_replicates
+from entangle.bootstrap import RESAMPLES, SEED, Estimate, bootstrap, bootstrap_groups, from_replicates, nested_replicates
 
 from .measures import expert_separation, lower_frontier
 
@@ -97,29 +98,40 @@ def separation_contrast(entangled: np.ndarray, random: np.ndarray, labels: np.nd
 # --- claim 13: one neuron over K ------------------------------------------------------------------------
 
 
-def _k_curves(dense: np.ndarray, outputs: np.ndarray, sd: float) -> tuple[np.ndarray, np.ndarray]:
-    """WD(SE_K, dense) in dense-std units and RI_K = RMSE(K_1) / RMSE(K) for outputs [K, T] on tokens [T]."""
+def _k_curves(dense: np.ndarray, outputs: list[np.ndarray], sd: float) -> tuple[np.ndarray, np.ndarray]:
+    """WD(SE_K, dense) in dense-std units and RI_K = RMSE(K_1) / RMSE(K), each the mean over K's router seeds,
+    for outputs = per K [seeds_K, T] on tokens [T] (the first K has one fit: SparseGPT)."""
     d = np.sort(dense)
-    wd = np.array([np.abs(np.sort(o) - d).mean() / sd for o in outputs])  # equal sizes: W1 = mean |sorted diff|
-    rmse = np.sqrt(((outputs - dense) ** 2).mean(1))
-    return wd, rmse[0] / rmse
+    wd = np.array([(np.abs(np.sort(o, axis=1) - d).mean(1) / sd).mean() for o in outputs])  # W1 = mean |sorted diff|
+    rmse = [np.sqrt(((o - dense) ** 2).mean(1)) for o in outputs]
+    return wd, np.array([(rmse[0].mean() / r).mean() for r in rmse])
 
 
-def k_sweep_steps(dense: np.ndarray, outputs: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> dict:
-    """Claim 13 for one neuron: dense [T], outputs [K, T] of Sparse Expansion at increasing K (first K = 1).
+def k_sweep_steps(dense: np.ndarray, outputs, resamples: int = RESAMPLES, seed: int = SEED) -> dict:
+    """Claim 13 for one neuron: dense [T]; outputs of Sparse Expansion at increasing K (first K = 1), either
+    [K, T] (one router fit per K) or a list with one [seeds_K, T] per K (several router seeds per K).
 
-    wd_min_step_decrease = min over consecutive K of WD(K) - WD(next K); ri_min_step_increase = min of
-    RI(next K) - RI(K); both with 95% intervals over held-out tokens redrawn (the same tokens at every K; the
-    dense std is the full sample's, as `measures.wd_between`)."""
+    WD(K) and RI(K) are means over K's seeds; wd_min_step_decrease = min over consecutive K of WD(K) - WD(next
+    K); ri_min_step_increase = min of RI(next K) - RI(K). 95% intervals nested: each K's seeds redrawn on their
+    own, then the held-out tokens (the same tokens at every K and seed; the dense std is the full sample's, as
+    `measures.wd_between`). With one seed per K only the tokens vary."""
     dense = np.asarray(dense, dtype=np.float64)
-    outputs = np.asarray(outputs, dtype=np.float64)
+    outputs = [np.atleast_2d(np.asarray(o, dtype=np.float64)) for o in outputs]
+    if any(o.shape[1] != dense.size for o in outputs):
+        raise ValueError(f"every K needs outputs [seeds, {dense.size}], got {[o.shape for o in outputs]}")
     sd = dense.std()
     wd, ri = _k_curves(dense, outputs, sd)
-    reps = np.array([[np.min(-np.diff(w)), np.min(np.diff(r))] for w, r in
-                     (_k_curves(dense[idx], outputs[:, idx], sd) for idx in draws(dense.size, resamples, seed))])
-    unit = "held-out tokens"
+
+    def steps(seeds, tokens):
+        w, r = _k_curves(dense[tokens], [o[s][:, tokens] for o, s in zip(outputs, seeds)], sd)
+        return np.min(-np.diff(w)), np.min(np.diff(r))
+
+    sizes = [o.shape[0] for o in outputs]
+    unit = "router seeds, then held-out tokens" if max(sizes) > 1 else "held-out tokens"
+    reps = nested_replicates(steps, sizes, dense.size, resamples, seed)
     return {"wd_min_step_decrease": from_replicates(np.min(-np.diff(wd)), reps[:, 0], unit, dense.size),
-            "ri_min_step_increase": from_replicates(np.min(np.diff(ri)), reps[:, 1], unit, dense.size)}
+            "ri_min_step_increase": from_replicates(np.min(np.diff(ri)), reps[:, 1], unit, dense.size),
+            "router_seeds": max(sizes)}
 
 
 # --- claims 15 and 16: weighted WD / MD with their controls -------------------------------------------
@@ -136,9 +148,10 @@ def weighted_change(table: pd.DataFrame, stat: str) -> dict:
 
     share_{stat}_decreased and median_{stat}_drop over the WNs (WNs redrawn); the random-cluster control
     (the same expert outputs grouped by random clusters of the same sizes): median over WNs of the drop with
-    Sparse Expansion's clusters minus with random ones; for WD also the non-WN control: the WNs' median drop
-    minus the control neurons' (redrawn separately). Plain values: the dense-output and (MD) old-definition
-    variants, for the record.
+    Sparse Expansion's clusters minus with random ones; for WD also the WNs' median drop minus the non-WN
+    control neurons' (redrawn separately), reported but not a criterion: the two groups are split on WD itself,
+    and a common floor of within-cluster WD makes the high-WD group drop further whatever the clusters are.
+    Plain values: the dense-output and (MD) old-definition variants, for the record.
     """
     wn = _flag(table, "is_wn")
     drop = _drop(table, wn, f"{stat}_before", f"{stat}_after")

@@ -3,7 +3,8 @@
 The unit is the neuron: a replicate redraws a layer's neurons with replacement. Where two groups are
 compared (Wasserstein neurons against the rest) each group is redrawn on its own; where several models or
 matrices enter one statistic (a minimum over layers, a trend over model sizes) each is redrawn on its own
-and the statistic is taken per replicate. Token pairs are the unit of claim 3.
+and the statistic is taken per replicate. Claim 3 depends on two random stages, nested: its neurons (the
+top-WD and the random ones, each group on its own), then the token pairs.
 
 Claim 1's statistic does not grow with the number of neurons or shrink with the number of tokens the way
 max/median WD does: the mean WD of a matrix's top 1% of neurons over its median WD, set against the same
@@ -18,7 +19,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from entangle.bootstrap import RESAMPLES, SEED, Estimate, bootstrap, bootstrap_groups, draws, from_replicates
+from entangle.bootstrap import (RESAMPLES, SEED, Estimate, bootstrap, bootstrap_groups, bootstrap_nested, draws,
+                                from_replicates)
 
 from .selection import jaccard, top_percent
 
@@ -102,16 +104,22 @@ def spearman(x: np.ndarray, y: np.ndarray) -> Estimate:
     return bootstrap(lambda a, b: stats.spearmanr(a, b)[0], x[ok], y[ok], unit=UNIT)
 
 
-def hard_pair_ratio(hard: np.ndarray, top: np.ndarray, other: np.ndarray) -> Estimate:
+def hard_pair_ratio(hard: np.ndarray, top: np.ndarray, other: np.ndarray, resamples: int = RESAMPLES,
+                    seed: int = SEED) -> Estimate:
     """Mean hard-pair share of the `top` neurons over that of the `other` neurons: hard [P, neurons] (1/0/NaN per
-    pair, `io_relationship.hard_pairs`), token pairs redrawn (the same pairs for every neuron)."""
+    pair, `io_relationship.hard_pairs`); top, other: column indices. 95% interval nested: the top and the other
+    neurons redrawn (each group on its own), then the token pairs (the same pairs for every neuron)."""
     hard = np.asarray(hard, dtype=np.float64)
+    top, other = np.asarray(top, dtype=np.int64), np.asarray(other, dtype=np.int64)
 
-    def ratio(h):
-        a, b = np.nanmean(np.nanmean(h[:, top], 0)), np.nanmean(np.nanmean(h[:, other], 0))
+    def ratio(h, a_cols, b_cols):
+        with np.errstate(all="ignore"):
+            a, b = np.nanmean(np.nanmean(h[:, a_cols], 0)), np.nanmean(np.nanmean(h[:, b_cols], 0))
         return a / b if b > 0 else np.nan
 
-    return bootstrap(ratio, hard, unit="token pairs")
+    return bootstrap_nested(lambda outer, pairs: ratio(hard[pairs], top[outer[0]], other[outer[1]]),
+                            ratio(hard, top, other), [top.size, other.size], hard.shape[0],
+                            unit="neurons, then token pairs", resamples=resamples, seed=seed)
 
 
 def overlap(wd: np.ndarray, magnitude: np.ndarray, percent: float) -> dict:

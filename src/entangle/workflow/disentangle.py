@@ -34,4 +34,4 @@ def disentangle_settings(scale: Scale) -> dict:
             "gmm_max_components": d["gmm"]["max_components"], "gmm_tokens": d["gmm"]["tokens"],
             "pca_variance": d["pca_variance"], "pca_factor": sp["expansion"]["pca_factor"],
             "n_init": sp["expansion"]["n_init"], "wd_method": s.get("wasserstein", {}).get("method", "fast"),
-            "seed": s["seed"], "ties": s["prune_ties"]}
+            "seed": s["seed"], "ties": s["prune_ties"], "router_seeds": d["router_seeds"]}
