@@ -53,7 +53,7 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
     table["layer"], table["md"], table["md_rank"] = layer, d.md[neuron], rank
     table["tokens"], table["pairs"], table["seed"] = len(d.inputs), len(d.i), record["seed"]
 
-    top_shares = breakdown(zip(frame["T1"], frame["T2"]))
+    top_shares = breakdown(zip(frame["T1"], frame["T2"], frame["PT1"], frame["PT2"]))
     rand_shares = breakdown(pair_tokens(d.i, d.j, d.tokens, d.vocabulary))
     values = {
         27: {"share_function_case_number_punct": dominated_share(top_shares),
