@@ -27,6 +27,7 @@ rule ne_example_windows:
     params:
         model=asdict(NE_MODEL),
         text=NE["text"],
+        dataset=DATASET,  # the scale's text, which the split windows are cut from
         examples=NE["examples"],
         reference_examples=NE["reference_examples"],
         example_tokens=NE["example_tokens"],

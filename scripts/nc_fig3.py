@@ -62,7 +62,7 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
     table["share_negative_layer_median"] = float(np.nanmedian(layer_shares["share"]))
     table["share_negative_layer_percentile"] = layer_summary.get("neuron_share_negative_percentile")
 
-    top_shares = breakdown(zip(frame["T1"], frame["T2"]))
+    top_shares = breakdown(zip(frame["T1"], frame["T2"], frame["PT1"], frame["PT2"]))
     rand_shares = breakdown(pair_tokens(d.i, d.j, d.tokens, d.vocabulary))
     values = {
         27: {"share_function_case_number_punct": dominated_share(top_shares),

@@ -55,7 +55,7 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
     pool_pairs = pair_tokens(d.i[lp.pool], d.j[lp.pool], d.tokens, d.vocabulary)
     sets = {
         "table": (f"top-{select['table_pairs']} OI pairs of the {len(neurons)} neurons above",
-                  list(zip(frame["T1"], frame["T2"]))),
+                  list(zip(frame["T1"], frame["T2"], frame["PT1"], frame["PT2"]))),
         "layer_pool": (f"layer {layer}'s {lp.pool.size} top pairs (top-{lp.top.shape[1]} OI pairs of its "
                        f"top-{lp.top.shape[0]} MD neurons)", pool_pairs),
         "random": (f"all {len(d.i):,} random pairs", pair_tokens(d.i, d.j, d.tokens, d.vocabulary)),
@@ -68,14 +68,14 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
         rows.append({"set": k, "description": what, "category": "dominated (not other)", "set_tokens": 2 * len(pairs),
                      "share": dominated_share(shares[k])})
         rows.append({"set": k, "description": what, "category": "same-word pairs (pair share)", "set_tokens": 2 * len(pairs),
-                     "share": float(np.mean([is_same_word(a, b) for a, b in pairs])) if pairs else np.nan})
+                     "share": float(np.mean([is_same_word(a, b) for a, b, *_ in pairs])) if pairs else np.nan})
     cats = pd.DataFrame(rows)
     cats.insert(0, "model", record["name"])
     for k in ("model_id", "revision", "dataset", "split", "matrix"):
         cats[k] = record[k]
     cats["layer"], cats["tokens"], cats["pairs"], cats["seed"] = layer, len(d.inputs), len(d.i), record["seed"]
 
-    case = [is_case_variant(a, b) for a, b in sets["layer_pool"][1]]
+    case = [is_case_variant(a, b) for a, b, *_ in sets["layer_pool"][1]]
     values = {
         27: {"share_function_case_number_punct": dominated_share(shares["layer_pool"]),
              **{f"{k}_{c.replace(' ', '_')}_share": shares[k][c] for k in sets for c in CATEGORIES},

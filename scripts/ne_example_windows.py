@@ -1,5 +1,6 @@
-"""Example windows for feature clusters: the first windows of the scale's split (smoke, mini), or one window
-per document of a Hugging Face text data set such as OpenWebText (paper), truncated to example_tokens.
+"""Example windows for feature clusters: the first windows of the scale's split (smoke, mini, real), or one
+window per document of a Hugging Face text data set such as OpenWebText (paper), truncated to example_tokens.
+`dataset` names the scale's text (`entangle.data.text.dataset_name`), which the split windows are cut from.
 
 The file holds max(examples, reference_examples) windows: the first `examples` are the dataset examples,
 the first `reference_examples` the sample each neuron's reference maximum is taken over.
@@ -14,15 +15,15 @@ from entangle.embeddings.examples import windows_from_hf, windows_from_split
 from entangle.io import save_array, write_json
 
 
-def main(model: dict, checkpoints: str, split_windows, text: dict, examples: int, reference_examples: int,
-         example_tokens: int, windows: str, info: str) -> None:
+def main(model: dict, checkpoints: str, split_windows, text: dict, dataset: str, examples: int,
+         reference_examples: int, example_tokens: int, windows: str, info: str) -> None:
     n = max(examples, reference_examples)
     meta = {"model": model["name"], "model_id": model.get("hub_id") or model["source"], "revision": model["revision"],
             "example_tokens": example_tokens, "examples_requested": examples,
             "reference_examples_requested": reference_examples}
     if text["source"] == "split":
         w = windows_from_split(np.load(split_windows), n, example_tokens)
-        meta.update(dataset="generated corpus" if model.get("trained") else "scale text", split=text["split"],
+        meta.update(dataset=dataset, split=text["split"],
                     how=f"first windows of the {text['split']} split's token windows, truncated to {example_tokens} tokens")
     else:
         from entangle.models.load import load_tokenizer

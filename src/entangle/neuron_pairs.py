@@ -87,8 +87,9 @@ def flat_tokens(windows: np.ndarray, num_tokens: int) -> np.ndarray:
 def pair_table(neuron: int, top: np.ndarray, oi: np.ndarray, i: np.ndarray, j: np.ndarray, pre: np.ndarray,
                dx: np.ndarray, dy: np.ndarray, tokens: np.ndarray, vocabulary: list[str]):
     """One row per top pair of a neuron: T1, T2 (tokens at the pair's positions), NT1, NT2 (next tokens),
-    OI ratio, pre-activations, normalized input/output distances and token categories. `pre` [T] is the
-    neuron's pre-activation per token; `tokens` [T] the flattened token ids."""
+    PT1, PT2 (the tokens before them, "" at the text's start: they tell a word-internal piece), OI ratio,
+    pre-activations, normalized input/output distances and token categories. `pre` [T] is the neuron's
+    pre-activation per token; `tokens` [T] the flattened token ids."""
     import pandas as pd
 
     from entangle.tokens import is_case_variant, is_same_word, pair_token_categories, token_category
@@ -102,13 +103,14 @@ def pair_table(neuron: int, top: np.ndarray, oi: np.ndarray, i: np.ndarray, j: n
     frame = pd.DataFrame({
         "neuron": int(neuron), "rank": np.arange(1, len(top) + 1), "pair": top, "position1": p1, "position2": p2,
         "T1": t1, "T2": t2, "NT1": text(next_token_ids(tokens, p1)), "NT2": text(next_token_ids(tokens, p2)),
+        "PT1": text(previous_token_ids(tokens, p1)), "PT2": text(previous_token_ids(tokens, p2)),
         "oi_ratio": oi[top], "pre1": np.asarray(pre[p1], np.float64), "pre2": np.asarray(pre[p2], np.float64),
         "input_distance": dx[top], "output_distance": dy[top]})
-    cats = [pair_token_categories(a, b) for a, b in zip(t1, t2)]
+    cats = [pair_token_categories(*pair) for pair in zip(t1, t2, frame["PT1"], frame["PT2"])]
     frame["category1"] = [c[0] for c in cats]
     frame["category2"] = [c[1] for c in cats]
-    frame["token_category1"] = [token_category(t) for t in t1]
-    frame["token_category2"] = [token_category(t) for t in t2]
+    frame["token_category1"] = [token_category(t, p) for t, p in zip(t1, frame["PT1"])]
+    frame["token_category2"] = [token_category(t, p) for t, p in zip(t2, frame["PT2"])]
     frame["case_variant"] = [is_case_variant(a, b) for a, b in zip(t1, t2)]
     frame["same_word"] = [is_same_word(a, b) for a, b in zip(t1, t2)]
     return frame
@@ -194,9 +196,25 @@ def layer_negative_summary(shares: dict, neuron: int) -> dict:
             "neuron_share_negative_percentile": float(np.mean(v <= own)) if np.isfinite(own) else None}
 
 
-def pair_tokens(i: np.ndarray, j: np.ndarray, tokens: np.ndarray, vocabulary: list[str]) -> list[tuple[str, str]]:
-    """(T1, T2) raw token strings of pairs."""
-    return [(vocabulary[a], vocabulary[b]) for a, b in zip(tokens[i], tokens[j])]
+def previous_token_ids(flat_tokens: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The token before each position in the flattened stream (the windows are consecutive cuts of one
+    stream from its start, so this is the previous token of the text); -1 at position 0, the text's start."""
+    flat_tokens = np.asarray(flat_tokens).reshape(-1)
+    positions = np.asarray(positions, dtype=np.int64)
+    out = np.full(positions.shape, -1, dtype=np.int64)
+    ok = positions > 0
+    out[ok] = flat_tokens[positions[ok] - 1]
+    return out
+
+
+def pair_tokens(i: np.ndarray, j: np.ndarray, tokens: np.ndarray,
+                vocabulary: list[str]) -> list[tuple[str, str, str | None, str | None]]:
+    """(T1, T2, PT1, PT2) raw token strings of pairs: the tokens and the tokens before them (None at the
+    text's start), as `entangle.tokens.breakdown` takes them."""
+    def before(ids):
+        return [vocabulary[t] if t >= 0 else None for t in previous_token_ids(tokens, ids)]
+
+    return list(zip([vocabulary[a] for a in tokens[i]], [vocabulary[b] for b in tokens[j]], before(i), before(j)))
 
 
 @dataclass

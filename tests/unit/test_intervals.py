@@ -209,10 +209,10 @@ def test_size_trend_and_update_ratios():
 
 
 def test_enrichment_disagrees_with_an_absolute_share():
-    function = [("Ġthe", "Ġof")] * 60 + [("Ġcat", "Ġdog")] * 40  # 60% of tokens are function words
+    function = [("Ġthe", "Ġof", None, "Ġ.")] * 60 + [("Ġcat", "Ġdog", "Ġ.", "Ġ.")] * 40  # 60% function words
     same = enrichment(function, list(function) * 5)  # ... but so are 60% of random pairs' tokens
     assert verdict(same, ">", 1) != "reproduced"
-    rare = [("Ġthe", "Ġof")] * 20 + [("Ġcat", "Ġdog")] * 80
+    rare = [("Ġthe", "Ġof", "Ġ.", "Ġ.")] * 20 + [("Ġcat", "Ġdog", "Ġ.", "Ġ.")] * 80
     assert verdict(enrichment(function, rare * 5), ">", 1) == "reproduced"
     assert enrichment(function, rare * 5).value == pytest.approx(0.6 / 0.2)
 

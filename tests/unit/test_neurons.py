@@ -32,16 +32,47 @@ def test_median_neurons_and_jaccard():
     assert jaccard([1, 2, 3], [2, 3, 4]) == 0.5 and jaccard([], []) == 0.0
 
 
-def test_negative_modes_count_structure_below_zero():
+def _mixture(rng, *parts):
+    """Concatenated samples: each part (loc, scale, n[, df]) is Gaussian, or Student-t with df (heavy tails)."""
+    out = []
+    for loc, scale, n, *df in parts:
+        out.append(loc + scale * (rng.standard_t(df[0], n) if df else rng.standard_normal(n)))
+    return np.concatenate(out)
+
+
+MIXTURES = {  # parts, number of modes at or below 0
+    "one mode below 0": ([(-2, 0.5, 9000), (1.5, 0.5, 3000)], 1),
+    "one mode exactly at 0": ([(0, 1, 9000)], 1),
+    "one narrow mode at 0, far from a positive one": ([(0, 0.2, 6000), (3, 0.5, 6000)], 1),
+    "one mode next to 0 (left)": ([(-0.1, 0.5, 9000)], 1),
+    "one mode next to 0 (right)": ([(0.05, 0.5, 9000)], 1),
+    "two modes, one at 0": ([(-3, 0.4, 4000), (0, 0.4, 4000)], 2),
+    "two modes, one next to 0": ([(-3, 0.4, 4000), (-0.2, 0.4, 4000)], 2),
+    "two modes below 0 and one above": ([(-4, 0.3, 3000), (-1.5, 0.3, 3000), (1, 0.5, 3000)], 2),
+    "three modes, one at 0": ([(-5, 0.4, 3000), (-2.5, 0.4, 3000), (0, 0.4, 3000)], 3),
+    "three modes below 0": ([(-6, 0.3, 3000), (-4, 0.3, 3000), (-2, 0.3, 3000), (2, 1, 3000)], 3),
+    "heavy tails, one mode": ([(-2, 1, 20000, 3)], 1),
+    "heavy tails, one mode at 0": ([(0, 1, 20000, 3)], 1),
+    "heavy tails, two modes": ([(-6, 0.5, 10000, 2), (-1.5, 0.5, 10000, 2), (2, 1, 10000)], 2),
+    "heavy tails, three modes, one at 0": ([(-8, 0.5, 10000, 3), (-4, 0.5, 10000, 3), (0, 0.5, 10000, 3)], 3),
+    "only the flank of a mode right of 0": ([(1.5, 0.5, 9000)], 0),
+    "the flank of a mode right of 0 and one below": ([(0.3, 0.3, 9000), (-2, 0.3, 3000)], 1),
+    "a mode right of 0 beside one just left of it": ([(-0.4, 0.1, 5000), (0.4, 0.1, 5000)], 1),
+}
+
+
+@pytest.mark.parametrize("name", MIXTURES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_negative_modes_count_the_modes_of_known_mixtures(name, seed):
+    parts, modes = MIXTURES[name]
+    assert negative_modes(_mixture(np.random.default_rng(seed), *parts)) == modes
+
+
+def test_negative_modes_without_negative_structure():
     rng = np.random.default_rng(0)
-    bimodal = np.concatenate([rng.normal(-4, 0.3, 3000), rng.normal(-1.5, 0.3, 3000), rng.normal(1, 0.5, 3000)])
-    unimodal = rng.normal(0, 1, 9000)
-    assert negative_modes(bimodal) == 2
-    assert negative_modes(unimodal - 2.5) == 1
-    assert negative_modes(unimodal) == 0  # its negative half is the flank of the mode at 0
-    assert negative_modes(np.abs(unimodal)) == 0  # no negative values
-    # the left flank of a mode at x > 0 is not a negative mode
-    assert negative_modes(np.concatenate([rng.normal(0.3, 0.3, 9000), rng.normal(-2, 0.3, 3000)])) == 1
+    assert negative_modes(np.abs(rng.normal(0, 1, 9000))) == 0  # no negative values
+    assert negative_modes(np.r_[rng.normal(2, 0.5, 9000), -rng.random(20)]) == 0  # fewer than min_points
+    assert negative_modes(np.r_[np.abs(rng.normal(2, 0.5, 9000)), np.full(100, -1.0)]) == 0  # one value repeated
 
 
 def test_row_update_norms_and_summaries():

@@ -6,7 +6,8 @@ import pytest
 
 from entangle.metrics.mapping import io_scatter, mapping_difficulty, oi_ratios
 from entangle.neuron_pairs import (flat_tokens, item_neurons, md_rank, negative_share, neuron_top_pairs,
-                                   pair_table)
+                                   pair_table, pair_tokens, previous_token_ids)
+from entangle.tokens import breakdown
 from entangle.zscores import (FAMILY_MATRICES, LayerPairs, ZScoreError, check_layers, check_matrix,
                               check_neurons, check_same_pairs, check_tokens, cross_layer_z,
                               diagonal_dominance, input_distance_z, layer_top_pairs, neuron_moments,
@@ -193,6 +194,7 @@ def test_tokens_next_tokens_and_pair_table():
     assert frame["case_variant"].tolist() == [False, True]
     assert frame["category1"].tolist() == ["function word", "case variant pair"]
     assert frame["token_category1"].tolist() == ["function word", "function word"]
+    assert frame[["PT1", "PT2"]].values.tolist() == [["ĠThe", ","], ["", "Ġthe"]]  # "": the text's start
     assert negative_share(frame) == (2, 4)  # pre at positions 2, 5, 0, 1 -> 0.5, 1.0, -1.0, -2.0
     assert isinstance(frame, pd.DataFrame)
 
@@ -235,3 +237,13 @@ def test_layer_negative_shares_rank_every_neuron_like_the_illustrated_one():
     summary = layer_negative_summary(out, neuron=1)
     assert summary["layer_neurons"] == 3 and summary["neuron_share_negative_percentile"] == 1.0
     assert summary["layer_share_neurons_all_negative"] == pytest.approx(1 / 3)
+
+
+def test_pair_tokens_carry_the_token_before_them():
+    vocab = ["Ġbe", "in", "g", "Ġin", "The"]
+    flat = np.array([4, 0, 1, 2, 0, 3])  # "The be|in|g be in"
+    assert previous_token_ids(flat, np.array([0, 2, 5])).tolist() == [-1, 0, 0]
+    pairs = pair_tokens(np.array([2, 0]), np.array([5, 3]), flat, vocab)
+    assert pairs == [("in", "Ġin", "Ġbe", "Ġbe"), ("The", "g", None, "in")]
+    shares = breakdown(pairs)  # "The" opens the text; "in" and "g" continue "being"; "Ġin" is the preposition
+    assert shares["function word"] == 0.5 and shares["other"] == 0.5

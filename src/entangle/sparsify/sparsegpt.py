@@ -155,12 +155,15 @@ def check_rows(rows: Tensor, d_out: int) -> Tensor:
 def _inverse_cholesky_upper(H: Tensor, percdamp: float, max_retries: int) -> Tensor:
     """Upper Cholesky factor U of (H + damp I)^-1 (U^T U = H^-1), damp = frac * mean(diag H).
 
+    mean(diag H) is summed over a contiguous copy of the diagonal, as the references do: a mean over
+    the strided view can differ in the last bit, which flips mask entries at near ties.
+
     frac = percdamp; if a factorization fails (singular or indefinite H), retry with
     frac = max(percdamp, 0.01) * 10**k for k = 1..max_retries, logging each retry.
     """
     if not torch.isfinite(H).all():
         raise ValueError("SparseGPT Hessian has non-finite entries (NaN or inf in the calibration inputs?)")
-    mean_diag = H.diagonal().mean()
+    mean_diag = torch.mean(torch.diag(H))
     eye = torch.eye(H.shape[0], dtype=H.dtype, device=H.device)
     for attempt in range(max_retries + 1):
         frac = percdamp if attempt == 0 else max(percdamp, 0.01) * 10**attempt

@@ -12,7 +12,10 @@ class WandaStats:
     """Running input statistics of one linear layer.
 
     `scaler_row[j] = sum over calibration tokens of x_j**2 / N_seq` (fp32), where N_seq counts
-    sequences: the batch dim of each `add_batch` call, 1 for a 2-D call. Kept as a running mean.
+    sequences: the batch dim of each `add_batch` call, 1 for a 2-D call. Kept as a running mean with
+    the reference's arithmetic, bit for bit: `scaler_row *= n / (n + b); n += b;
+    scaler_row += torch.norm(X^T, p=2, dim=1) ** 2 / n` (the squared norm, not a sum of squares, which
+    can differ in the last bit and decide near-tied 2:4 groups otherwise).
     """
 
     def __init__(self, in_features: int, device: torch.device | str | None = None):
@@ -24,10 +27,11 @@ class WandaStats:
         if inp.dim() == 2:
             inp = inp.unsqueeze(0)
         batch = inp.shape[0]
-        inp = inp.reshape(-1, inp.shape[-1]).float()
+        inp = inp.reshape(-1, inp.shape[-1]).t()  # [d_in, tokens], a view, as the reference lays it out
         self.scaler_row *= self.nsamples / (self.nsamples + batch)
         self.nsamples += batch
-        self.scaler_row += inp.pow(2).sum(0) / self.nsamples
+        inp = inp.float()
+        self.scaler_row += torch.norm(inp, p=2, dim=1) ** 2 / self.nsamples
 
 
 def wanda_mask(weight: Tensor, scaler_row: Tensor, sparsity: Sparsity | float | str | tuple[int, int],
