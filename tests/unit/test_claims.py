@@ -45,6 +45,16 @@ def test_every_catalog_claim_has_a_well_formed_spec(tmp_path):
         assert spec.get("primary") in ("llm", "item") and spec.get("primary_reason"), f"claim {claim}: primary"
 
 
+def test_the_primary_model_table_follows_claims_yaml():
+    # docs/primary-models.md (README's "Primary model per claim at each scale") states each claim's decision
+    lines = (Path(__file__).parents[2] / "docs" / "primary-models.md").read_text().splitlines()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line[:3].strip("| ").isdigit()]
+    assert [int(r[0]) for r in rows] == sorted(SPEC)
+    for claim, _, real, primary, _ in rows:
+        assert primary == SPEC[int(claim)]["primary"], claim
+        assert "smollm2" in real or primary == "item", claim  # an llm claim names the LLM, if only as missing
+
+
 # --- one criterion --------------------------------------------------------------------------------------
 
 
