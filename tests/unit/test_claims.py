@@ -212,6 +212,25 @@ def test_the_llm_row_is_primary_only_where_the_scale_names_an_llm(tmp_path):
     assert judge(7, spec, "real", tmp_path, llm="smollm2")["model"] == "smollm2"
 
 
+def test_claims_yaml_decides_per_claim_whose_row_is_primary_at_real(tmp_path):
+    # claim 2 (WD-MD correlation, stated of LLM neurons: primary llm) and claim 8 (needs checkpoints: item)
+    write_claim_values(tmp_path / "WD-F2.json", "WD-F2", "real",
+                       {2: {"spearman_wd_md": est(-0.15, -0.29, -0.03), "spearman_p": 0.02}},
+                       context={"model": "neox-m"},
+                       by_model={"smollm2": {2: {"spearman_wd_md": est(0.62, 0.58, 0.65), "spearman_p": 1e-90}}})
+    write_claim_values(tmp_path / "WD-FA2.json", "WD-FA2", "real",
+                       {8: {"update_ratio_wn_to_rest": est(1.0, 0.9, 1.05)}}, context={"model": "neox-m"},
+                       by_model={"smollm2": {8: {"update_ratio_wn_to_rest": est(2.0, 1.8, 2.2)}}})
+    spec = {2: SPEC[2], 8: SPEC[8]}
+    real = claims_table(spec, "real", tmp_path, llm="smollm2")
+    primary = real[real["primary"] == "true"].set_index("claim")
+    assert primary.loc[2, "model"] == "smollm2" and primary.loc[2, "verdict"] == "reproduced"
+    assert primary.loc[8, "model"] == "neox-m" and primary.loc[8, "verdict"] == "reproduced"
+    plain = claims_table(spec, "real", tmp_path)  # a scale without the role: the items' own primary rows
+    assert plain[plain["primary"] == "true"]["model"].tolist() == ["neox-m", "neox-m"]
+    assert plain.loc[0, "verdict"] == "not reproduced"
+
+
 def test_without_an_llm_row_the_item_row_stays_primary_and_says_why(tmp_path):
     spec = {**CLAIM, "primary": "llm", "primary_reason": "stated of LLMs"}
     _two_models(tmp_path, smollm2=False)

@@ -75,7 +75,8 @@ def test_an_illustrative_claim_never_reads_as_reproduced(tmp_path):
     (tmp_path / "claims.csv").write_text(frame.to_csv(index=False))
     claims = read_claims(tmp_path / "claims.csv")  # a file judged before the verdict word: read with it
     assert claims.loc[claims["claim"] == 24, "verdict"].tolist() == ["shown (illustrative)", "not shown (illustrative)"]
-    assert not claims.loc[claims["illustrative"], "verdict"].isin(["reproduced", "not reproduced", "inconclusive"]).any()
+    plain = ["reproduced", "not reproduced", "inconclusive"]
+    assert not claims.loc[claims["illustrative"], "verdict"].isin(plain).any()
     frame["verdict"] = claims["verdict"]  # as entangle.claims now writes it: read unchanged
     (tmp_path / "claims.csv").write_text(frame.to_csv(index=False))
     assert read_claims(tmp_path / "claims.csv").equals(claims)

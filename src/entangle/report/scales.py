@@ -105,7 +105,8 @@ def render(long: pd.DataFrame, root: str | Path = "results") -> tuple[str, str]:
     body = ["<h1>Claims at every scale</h1>",
             f"<p>Each cell: the verdict and our value with its 95% interval at that scale (the primary model, named "
             f"in brackets; further models below it). Illustrative claims (a subject chosen on the statistic under "
-            f"test) show existence only and are counted apart: shown / not shown / inconclusive (illustrative). Scales with results: {', '.join(scales)}. Built by "
+            f"test) show existence only and are counted apart: shown / not shown / inconclusive (illustrative). "
+            f"Scales with results: {', '.join(scales)}. Built by "
             f"<code>snakemake scales</code> from every <code>results/&lt;scale&gt;/claims.csv</code> present; "
             f"criteria in <code>claims.yaml</code> are the same at every scale.</p>",
             "<h2>Verdicts per scale</h2>",
