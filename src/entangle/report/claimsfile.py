@@ -95,7 +95,8 @@ def _read_claims(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
 
 
 def primary_rows(claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: the row of the item's primary model (the first row of a claim if none is marked)."""
+    """One row per claim: the row marked primary (the item's model, or the scale's LLM for a claim marked
+    `primary: llm`; the first row of a claim if none is marked)."""
     marked = claims[claims["primary"]]
     rest = claims[~claims["claim"].isin(marked["claim"])].drop_duplicates("claim")
     return pd.concat([marked.drop_duplicates("claim"), rest]).sort_values("claim", kind="stable")
