@@ -3,8 +3,8 @@
 Items write what they measured to `results/<scale>/claims/<ITEM>.json`:
     {"item": "WD-F2", "scale": "mini", "claims": {"2": {"spearman_wd_md": {...}, ...}}, "context": {...},
      "by_model": {"<model>": {"2": {...}}}}                        # by_model: optional further models
-`claims` holds the primary model's values (the model the paper's claim names), `by_model` those of
-further models the item analyses. A value is a number, a boolean, null (not measurable here), or an
+`claims` holds the item's primary model's values (the model standing for the paper's), `by_model` those of
+further models the item analyses (the primary row at a scale with an LLM: see below). A value is a number, a boolean, null (not measurable here), or an
 estimate with its bootstrap interval (`entangle.bootstrap.Estimate.to_json`):
     {"value": 0.81, "ci_low": 0.74, "ci_high": 0.86, "unit": "neurons", "resamples": 1000, ...}
 
