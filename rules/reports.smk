@@ -12,6 +12,7 @@ rule judge_claims:
     params:
         claims_dir=lambda w, output: str(Path(output.table).parent / "claims"),
         scale=SCALE.name,
+        llm=SCALE.settings["roles"].get("llm", ""),
     log:
         log("claims"),
     localrule: True

@@ -3,8 +3,8 @@
 Items write what they measured to `results/<scale>/claims/<ITEM>.json`:
     {"item": "WD-F2", "scale": "mini", "claims": {"2": {"spearman_wd_md": {...}, ...}}, "context": {...},
      "by_model": {"<model>": {"2": {...}}}}                        # by_model: optional further models
-`claims` holds the primary model's values (the model the paper's claim names), `by_model` those of
-further models the item analyses. A value is a number, a boolean, null (not measurable here), or an
+`claims` holds the item's primary model's values (the model standing for the paper's), `by_model` those of
+further models the item analyses (the primary row at a scale with an LLM: see below). A value is a number, a boolean, null (not measurable here), or an
 estimate with its bootstrap interval (`entangle.bootstrap.Estimate.to_json`):
     {"value": 0.81, "ci_low": 0.74, "ci_high": 0.86, "unit": "neurons", "resamples": 1000, ...}
 
@@ -20,7 +20,13 @@ contrast with its own interval). Per criterion, with interval [lo, hi] (widened 
 So an interval that straddles the threshold, or a strict comparison that ties, is inconclusive (unless every
 resample gives the same value: a count of 0 against "> 0" with interval [0, 0] is not reproduced). A claim
 is reproduced if every criterion is, not reproduced if any is not, inconclusive otherwise, and not
-evaluable if a statistic is null (or claims.yaml excludes the scale).
+evaluable if a statistic is null (or claims.yaml excludes the scale). An illustrative claim (its subject chosen
+on the statistic under test) shows existence only: its verdict reads "shown (illustrative)", "not shown
+(illustrative)" or "inconclusive (illustrative)" instead, a verdict of its own that no count adds to reproduced.
+
+The primary row: the item's `claims` values, except at a scale whose config names a pretrained LLM (role `llm`)
+for a claim marked `primary: llm` in claims.yaml: there the LLM's `by_model` row is primary where the item wrote
+one; where it did not, the item's row stays primary and its `reason` says so.
 """
 
 from __future__ import annotations
@@ -35,7 +41,12 @@ import pandas as pd
 
 from entangle.io import write_json
 
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not evaluable", "not yet built")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "shown (illustrative)", "not shown (illustrative)",
+            "inconclusive (illustrative)", "not evaluable", "not yet built")
+# An illustrative claim's verdict word for each verdict its criteria give (not evaluable / not yet built stay).
+ILLUSTRATIVE = {"reproduced": "shown (illustrative)", "not reproduced": "not shown (illustrative)",
+                "inconclusive": "inconclusive (illustrative)"}
+PRIMARY = ("llm", "item")  # claims.yaml `primary`: the scale's LLM's row, or the item's primary row
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 PAPERS = {"WD": "WD", "NC": "NC", "NE": "NE"}
 COLUMNS = ["claim", "paper", "item", "model", "primary", "scale", "text", "statistic", "criterion", "paper_value",
@@ -192,6 +203,9 @@ def _validate(claim: int, spec: dict) -> list:
     for key in ("population",):
         if key in spec and not (isinstance(spec[key], list) and all(isinstance(p, str) for p in spec[key])):
             raise ClaimSpecError(f"claim {claim}: {key} must be a list of statistic key paths")
+    if spec.get("primary", "item") not in PRIMARY:
+        raise ClaimSpecError(f"claim {claim}: primary is {spec['primary']!r}; use one of {', '.join(PRIMARY)} "
+                             "(llm: the scale's pretrained LLM's row where the item gives one)")
     return criteria
 
 
@@ -231,6 +245,8 @@ def _judge_values(row: dict, spec: dict, criteria: list, files: dict, claim: str
     reason = ""
     if verdict == "inconclusive":
         reason = "; ".join(_why(terms[a], a, op, b) for (a, op, b), v in zip(criteria, verdicts) if v == "inconclusive")
+    if row["illustrative"]:
+        verdict = ILLUSTRATIVE[verdict]
     return {**row, "verdict": verdict, "reason": reason}
 
 
@@ -241,8 +257,34 @@ def _why(term: Term, path: str, op: str, threshold) -> str:
     return f"{path} = {_fmt(term.value)} ties the threshold {op} {_fmt(threshold)}"
 
 
-def judge_rows(claim: int, spec: dict, scale: str, claims_dir: str | Path) -> list[dict]:
-    """The rows of claims.csv for one claim: the primary model's, then one per further model (by_model)."""
+def _models(row: dict) -> list[str]:
+    return [m.strip() for m in str(row["model"]).split(",") if m.strip()]
+
+
+def _with_llm_primary(rows: list[dict], llm: str, source: str) -> list[dict]:
+    """`rows` (the item's primary row first) with the LLM's row made primary and moved first; if the item gave
+    none, the same rows, the primary one's reason saying why the LLM's row is not the primary."""
+    at = next((i for i, r in enumerate(rows) if i and r["model"] == llm), None)
+    if at is not None:
+        return [{**rows[at], "primary": True}, {**rows[0], "primary": False},
+                *(r for i, r in enumerate(rows) if i not in (0, at))]
+    models = _models(rows[0])
+    if models == [llm]:
+        return rows
+    if llm in models:
+        note = (f"primary model: {llm} (claims.yaml primary: llm), but {source} pools it with "
+                f"{', '.join(m for m in models if m != llm)} and gives no {llm} row of its own")
+    else:
+        note = (f"primary model: {llm} (claims.yaml primary: llm), but {source} gives no {llm} row at this scale; "
+                f"{rows[0]['model'] or 'the item'}'s row stands")
+    reason = rows[0]["reason"]
+    return [{**rows[0], "reason": f"{reason}; {note}" if reason else note}, *rows[1:]]
+
+
+def judge_rows(claim: int, spec: dict, scale: str, claims_dir: str | Path, llm: str | None = None) -> list[dict]:
+    """The rows of claims.csv for one claim: the primary model's, then one per further model (by_model).
+    llm: the scale's pretrained LLM (config role `llm`, if the scale has one): for a claim with `primary: llm`
+    its row is the primary one (see the module docstring)."""
     criteria = _validate(claim, spec)
     row = {c: "" for c in COLUMNS}
     row.update(claim=claim, paper=_paper(spec["item"]), item=spec["item"], primary=True, scale=scale,
@@ -261,18 +303,22 @@ def judge_rows(claim: int, spec: dict, scale: str, claims_dir: str | Path) -> li
         if str(claim) in per:
             rows.append(_judge_values({**row, "model": model, "primary": False}, spec, criteria, files, str(claim),
                                       model))
+    if llm and spec.get("primary") == "llm":
+        rows = _with_llm_primary(rows, llm, spec["source"])
     return rows
 
 
-def judge(claim: int, spec: dict, scale: str, claims_dir: str | Path) -> dict:
+def judge(claim: int, spec: dict, scale: str, claims_dir: str | Path, llm: str | None = None) -> dict:
     """The primary row of claims.csv for one claim (see `judge_rows`)."""
-    return judge_rows(claim, spec, scale, claims_dir)[0]
+    return judge_rows(claim, spec, scale, claims_dir, llm)[0]
 
 
-def claims_table(spec: dict, scale: str, claims_dir: str | Path) -> pd.DataFrame:
+def claims_table(spec: dict, scale: str, claims_dir: str | Path, llm: str | None = None) -> pd.DataFrame:
     """Every claim of claims.yaml's `claims` mapping, judged, in id order; primary rows first within a claim.
+    llm: the scale's pretrained LLM (config role `llm`), primary for claims marked `primary: llm`.
     Columns: `COLUMNS` (the claims.csv contract); empty cells are empty strings."""
-    rows = [r for c, s in sorted(spec.items(), key=lambda kv: int(kv[0])) for r in judge_rows(int(c), s, scale, claims_dir)]
+    rows = [r for c, s in sorted(spec.items(), key=lambda kv: int(kv[0]))
+            for r in judge_rows(int(c), s, scale, claims_dir, llm)]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["primary"] = frame["primary"].map(lambda v: "true" if v else "false")
     frame["illustrative"] = frame["illustrative"].map(lambda v: "true" if v else "false")

@@ -194,6 +194,8 @@ def load_scale(raw: dict, scale: str | None = None) -> Scale:
     for role, families in OPTIONAL_ROLE_FAMILIES.items():
         if role in roles:
             _check_role(role, roles[role], models, families)
+    if "llm" in roles:
+        _check_llm(roles["llm"], models)
     if "wasserstein" in settings:
         models = _with_dynamics_revisions(settings, models)
     # `trained`: the zoo's tokenizer, trained on the scale's text; pretrained models beside the zoo keep their own.
@@ -219,6 +221,15 @@ def _with_dynamics_revisions(settings: dict, models: dict[str, ModelSpec]) -> di
         elif missing := set(wanted) - set(spec.revisions):
             raise ConfigError(f"model {name!r} does not save checkpoints {sorted(missing, key=_step)}")
     return models
+
+
+def _check_llm(model: str, models: dict[str, ModelSpec]) -> None:
+    """roles.llm names a pretrained model of the scale (the claims it is primary for are stated of such LLMs)."""
+    if model not in models:
+        raise ConfigError(f"roles.llm = {model!r} is not a model of this scale; defined models: {', '.join(models)}")
+    if models[model].trained:
+        raise ConfigError(f"roles.llm = {model!r} is trained by the workflow; the role names a pretrained LLM "
+                          "(a model with hub_id), or leave `llm` out of roles")
 
 
 def _check_role(role: str, model: str, models: dict[str, ModelSpec], families: tuple[str, ...]) -> None:

@@ -41,6 +41,18 @@ def test_every_catalog_claim_has_a_well_formed_spec(tmp_path):
         assert spec.get("quote") and spec.get("changed"), f"claim {claim} needs quote: and changed:"
         assert not spec.get("illustrative") or spec.get("population"), f"claim {claim}: illustrative needs population"
     assert {c for c, s in SPEC.items() if s.get("illustrative")} >= {24, 32, 33, 38}
+    for claim, spec in SPEC.items():  # whose row is primary at a scale with a pretrained LLM, and why
+        assert spec.get("primary") in ("llm", "item") and spec.get("primary_reason"), f"claim {claim}: primary"
+
+
+def test_the_primary_model_table_follows_claims_yaml():
+    # docs/primary-models.md (README's "Primary model per claim at each scale") states each claim's decision
+    lines = (Path(__file__).parents[2] / "docs" / "primary-models.md").read_text().splitlines()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line[:3].strip("| ").isdigit()]
+    assert [int(r[0]) for r in rows] == sorted(SPEC)
+    for claim, _, real, primary, _ in rows:
+        assert primary == SPEC[int(claim)]["primary"], claim
+        assert "smollm2" in real or primary == "item", claim  # an llm claim names the LLM, if only as missing
 
 
 # --- one criterion --------------------------------------------------------------------------------------
@@ -145,8 +157,8 @@ def test_rows_per_model_primary_first_from_a_synthetic_by_model_json(tmp_path):
             by_model={"smollm2": {7: {"rho": est(0.35, 0.2, 0.5), "p": 0.001}}, "other": {8: {"rho": 1.0}}})
     spec = {**CLAIM, "illustrative": True, "population": ["p", "missing"]}
     rows = judge_rows(7, spec, "real", tmp_path)
-    assert [(r["model"], r["primary"], r["verdict"]) for r in rows] == [
-        ("neox-m", True, "reproduced"), ("smollm2", False, "inconclusive")]  # "other" has no claim 7
+    assert [(r["model"], r["primary"], r["verdict"]) for r in rows] == [  # "other" has no claim 7
+        ("neox-m", True, "shown (illustrative)"), ("smollm2", False, "inconclusive (illustrative)")]
     assert rows[0]["population"] == "p = 0.001; missing: not measured" and rows[1]["illustrative"]
     table = claims_table({7: spec, 8: {**CLAIM, "criteria": [["rho", ">", 0.3]]}}, "real", tmp_path)
     assert list(table.columns) == COLUMNS and list(table["claim"]) == [7, 7, 8, 8]
@@ -159,6 +171,80 @@ def test_rows_per_model_primary_first_from_a_synthetic_by_model_json(tmp_path):
     text = path.read_text()
     assert "nan" not in text.lower().replace("not evaluable", "")
     assert pd.read_csv(path, keep_default_na=False)["ci_low"].tolist()[2:] == ["", ""]
+
+
+def test_an_illustrative_claim_gets_its_own_verdict_words(tmp_path):
+    spec = {**CLAIM, "illustrative": True, "population": ["p"]}
+    for rho, plain, word in ((est(0.8, 0.7, 0.9), "reproduced", "shown (illustrative)"),
+                             (est(0.1, 0.0, 0.2), "not reproduced", "not shown (illustrative)"),
+                             (est(0.4, 0.2, 0.6), "inconclusive", "inconclusive (illustrative)")):
+        _values(tmp_path, rho=rho, p=0.001)
+        row = judge(7, spec, "mini", tmp_path)
+        assert row["verdict"] == word and row["illustrative"] and row["population"] == "p = 0.001"
+        assert judge(7, CLAIM, "mini", tmp_path)["verdict"] == plain  # the same values, not illustrative
+    assert "straddles > 0.3" in row["reason"]  # the interval's reason stays
+    _values(tmp_path, rho=None, p=0.001)
+    assert judge(7, spec, "mini", tmp_path)["verdict"] == "not evaluable"
+    assert {"shown (illustrative)", "not shown (illustrative)", "inconclusive (illustrative)"} <= set(VERDICTS)
+
+
+def _two_models(tmp_path, smollm2=True):
+    by_model = {"smollm2": {7: {"rho": est(0.62, 0.58, 0.65), "p": 0.001}}} if smollm2 else None
+    _values(tmp_path, rho=est(-0.15, -0.29, -0.03), p=0.001, context={"model": "neox-m"}, by_model=by_model)
+
+
+def test_the_llm_row_is_primary_only_where_the_scale_names_an_llm(tmp_path):
+    _two_models(tmp_path)
+    spec = {**CLAIM, "primary": "llm", "primary_reason": "stated of LLMs"}
+    swapped = judge_rows(7, spec, "real", tmp_path, llm="smollm2")
+    assert [(r["model"], r["primary"], r["verdict"]) for r in swapped] == [
+        ("smollm2", True, "reproduced"), ("neox-m", False, "not reproduced")]
+    assert swapped[0]["value"] == "0.62" and swapped[0]["reason"] == ""
+    kept = judge_rows(7, spec, "mini", tmp_path)  # no llm role: the item's primary row, as before
+    assert [(r["model"], r["primary"], r["verdict"]) for r in kept] == [
+        ("neox-m", True, "not reproduced"), ("smollm2", False, "reproduced")]
+    assert kept == judge_rows(7, CLAIM, "mini", tmp_path)  # the key changes nothing without the role
+    item = {**spec, "primary": "item"}  # a claim that keeps the item's model even where the scale has an LLM
+    assert [r["model"] for r in judge_rows(7, item, "real", tmp_path, llm="smollm2")] == ["neox-m", "smollm2"]
+    table = claims_table({7: spec, 8: item}, "real", tmp_path, llm="smollm2")
+    assert list(zip(table["claim"], table["model"], table["primary"])) == [
+        (7, "smollm2", "true"), (7, "neox-m", "false"), (8, "neox-m", "true")]
+    assert judge(7, spec, "real", tmp_path, llm="smollm2")["model"] == "smollm2"
+
+
+def test_claims_yaml_decides_per_claim_whose_row_is_primary_at_real(tmp_path):
+    # claim 2 (WD-MD correlation, stated of LLM neurons: primary llm) and claim 8 (needs checkpoints: item)
+    write_claim_values(tmp_path / "WD-F2.json", "WD-F2", "real",
+                       {2: {"spearman_wd_md": est(-0.15, -0.29, -0.03), "spearman_p": 0.02}},
+                       context={"model": "neox-m"},
+                       by_model={"smollm2": {2: {"spearman_wd_md": est(0.62, 0.58, 0.65), "spearman_p": 1e-90}}})
+    write_claim_values(tmp_path / "WD-FA2.json", "WD-FA2", "real",
+                       {8: {"update_ratio_wn_to_rest": est(1.0, 0.9, 1.05)}}, context={"model": "neox-m"},
+                       by_model={"smollm2": {8: {"update_ratio_wn_to_rest": est(2.0, 1.8, 2.2)}}})
+    spec = {2: SPEC[2], 8: SPEC[8]}
+    real = claims_table(spec, "real", tmp_path, llm="smollm2")
+    primary = real[real["primary"] == "true"].set_index("claim")
+    assert primary.loc[2, "model"] == "smollm2" and primary.loc[2, "verdict"] == "reproduced"
+    assert primary.loc[8, "model"] == "neox-m" and primary.loc[8, "verdict"] == "reproduced"
+    plain = claims_table(spec, "real", tmp_path)  # a scale without the role: the items' own primary rows
+    assert plain[plain["primary"] == "true"]["model"].tolist() == ["neox-m", "neox-m"]
+    assert plain.loc[0, "verdict"] == "not reproduced"
+
+
+def test_without_an_llm_row_the_item_row_stays_primary_and_says_why(tmp_path):
+    spec = {**CLAIM, "primary": "llm", "primary_reason": "stated of LLMs"}
+    _two_models(tmp_path, smollm2=False)
+    (row,) = judge_rows(7, spec, "real", tmp_path, llm="smollm2")
+    assert row["model"] == "neox-m" and row["primary"] and row["verdict"] == "not reproduced"
+    assert "gives no smollm2 row" in row["reason"] and "X-F1" in row["reason"]
+    _values(tmp_path, rho=est(0.4, 0.2, 0.6), p=0.001, context={"models": ["neox-m", "smollm2"]})
+    (row,) = judge_rows(7, spec, "real", tmp_path, llm="smollm2")  # pooled over models: said, and the interval's why
+    assert "straddles" in row["reason"] and "pools it with neox-m" in row["reason"]
+    _values(tmp_path, rho=est(0.8, 0.7, 0.9), p=0.001, context={"model": "smollm2"})
+    assert judge(7, spec, "real", tmp_path, llm="smollm2")["reason"] == ""  # the item's model is the LLM already
+    assert judge(7, spec, "real", tmp_path / "absent", llm="smollm2")["verdict"] == "not yet built"
+    with pytest.raises(ClaimSpecError, match="primary is 'zoo'"):
+        judge(7, {**CLAIM, "primary": "zoo"}, "real", tmp_path)
 
 
 # --- bootstrap ------------------------------------------------------------------------------------------

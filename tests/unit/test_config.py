@@ -52,6 +52,8 @@ def mutated(path, value):
     (["scales", "mini", "roles", "gelu"], "nope", "roles.gelu = 'nope' is not a model of this scale"),
     (["scales", "mini", "models", "opt", "n_heads"], 5, "not divisible by n_heads=5"),
     (["scales", "mini", "training", "steps"], 0, "scales.mini.training.steps"),
+    (["scales", "mini", "roles", "llm"], "llama", "roles.llm = 'llama' is trained by the workflow"),
+    (["scales", "mini", "roles", "llm"], "smollm2", "roles.llm = 'smollm2' is not a model of this scale"),
 ])
 def test_bad_config_names_key_and_allowed_values(path, value, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
@@ -118,3 +120,9 @@ def test_gated_role_and_activation_matrix():
     raw = copy.deepcopy(RAW)
     del raw["scales"]["smoke"]["roles"]["gated"]
     assert load_scale(raw, "smoke").gated() is None
+
+
+def test_only_real_names_a_pretrained_llm():
+    # the claims marked `primary: llm` take its rows; without the role every scale judges as the items name
+    assert load_scale(RAW, "real").role("llm").name == "smollm2"
+    assert [s for s in RAW["scales"] if "llm" in RAW["scales"][s]["roles"]] == ["real"]

@@ -12,7 +12,8 @@ import pytest
 from entangle.report import claimsfile, pages, scales, summary
 from entangle.report.claimsfile import COLUMNS, ClaimsFileError, read_claims, verdict_counts
 from entangle.report.summary import SUMMARY_ROWS, summarize
-from tests.report_fixture import CONTRACT, ITEMS, NOT_BUILT_ITEM, REPO, Page, make_results
+from entangle.report.html import badge
+from tests.report_fixture import CONTRACT, ITEMS, NOT_BUILT_ITEM, REPO, Page, claims_rows, make_results
 
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 PAPERS = ("WD", "NC", "NE")
@@ -60,9 +61,42 @@ def test_read_claims_names_the_problem(tmp_path):
 def test_verdict_counts_use_primary_rows(results):
     counts = verdict_counts(read_claims(results / "claims.csv"))
     assert list(counts.index) == [*PAPERS, "total"]
-    assert list(counts.columns[:4]) == ["reproduced", "not reproduced", "inconclusive", "not evaluable"]
+    assert list(counts.columns) == ["reproduced", "not reproduced", "inconclusive", "shown (illustrative)",
+                                    "inconclusive (illustrative)", "not evaluable", "not yet built"]
     assert counts.loc["total"].sum() == 38  # further models' rows do not count
     assert counts.loc[list(PAPERS)].sum().equals(counts.loc["total"])
+    # illustrative claims (24: reproduced by its criteria, 32 and 38: inconclusive) are counted apart
+    assert counts.loc["NC", "shown (illustrative)"] == 1 and counts.loc["NE", "inconclusive (illustrative)"] == 2
+
+
+def test_an_illustrative_claim_never_reads_as_reproduced(tmp_path):
+    rows = claims_rows("mini")
+    frame = pd.DataFrame(rows)
+    (tmp_path / "claims.csv").write_text(frame.to_csv(index=False))
+    claims = read_claims(tmp_path / "claims.csv")  # a file judged before the verdict word: read with it
+    assert claims.loc[claims["claim"] == 24, "verdict"].tolist() == ["shown (illustrative)", "not shown (illustrative)"]
+    plain = ["reproduced", "not reproduced", "inconclusive"]
+    assert not claims.loc[claims["illustrative"], "verdict"].isin(plain).any()
+    frame["verdict"] = claims["verdict"]  # as entangle.claims now writes it: read unchanged
+    (tmp_path / "claims.csv").write_text(frame.to_csv(index=False))
+    assert read_claims(tmp_path / "claims.csv").equals(claims)
+    assert badge("shown (illustrative)").startswith('<span class="badge ok ill"')  # its own badge, dashed
+
+
+def test_the_index_names_the_primary_model_and_counts_its_verdict(results):
+    before = verdict_counts(read_claims(results / "claims.csv"))
+    claims = pd.read_csv(results / "claims.csv", dtype=str, keep_default_na=False)
+    four = claims["claim"] == "4"  # reproduced on neox-m; the real LLM's row, inconclusive, made primary
+    claims.loc[four, "primary"] = claims.loc[four, "model"].map({"smollm2": "true", "neox-m": "false"})
+    claims.loc[four & (claims["model"] == "smollm2"), "verdict"] = "inconclusive"
+    claims.to_csv(results / "claims.csv", index=False)
+    page = Page(pages.index_claims(results))
+    (row,) = [r for table in page.tables for r in table[1:] if r[0] == "4"]
+    assert "model: smollm2" in row[3] and row[4].startswith("inconclusive") and "neox-m reproduced" in row[-1]
+    assert "model: neox-m" in [r for table in page.tables for r in table[1:] if r[0] == "1"][0][3]
+    after = verdict_counts(read_claims(results / "claims.csv"))
+    assert after.loc["WD", "reproduced"] == before.loc["WD", "reproduced"] - 1
+    assert after.loc["WD", "inconclusive"] == before.loc["WD", "inconclusive"] + 1
 
 
 def test_summaries_never_exceed_the_cap_and_fall_back_on_unknown_tables():

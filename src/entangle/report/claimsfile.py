@@ -1,7 +1,9 @@
 """Reading results/<scale>/claims.csv into the columns of the project's contract, old files included.
 
 Every cell comes back as text ("" where empty, never "nan"), except `claim` (int) and the flags
-`primary` and `illustrative` (bool). A claims.csv written before the contract (columns claim, text,
+`primary` and `illustrative` (bool). An illustrative claim's reproduced / not reproduced / inconclusive (a file
+judged before illustrative claims had their own verdict word) reads as shown / not shown / inconclusive
+(illustrative). A claims.csv written before the contract (columns claim, text,
 item, scale, statistic, criterion, paper_value, our_value, verdict, reason) reads as: details = our_value,
 value = the first measured term of our_value (the first criterion's left term, i.e. the headline
 statistic), paper = the item's prefix, primary = true; every other new column empty.
@@ -14,10 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from entangle.claims import ILLUSTRATIVE, VERDICTS
+
 COLUMNS = ("claim", "paper", "item", "model", "primary", "scale", "text", "statistic", "criterion", "paper_value",
            "value", "ci_low", "ci_high", "unit", "resamples", "details", "verdict", "illustrative", "population",
            "reason")
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not evaluable", "not yet built")
+OPTIONAL = ("not yet built", *ILLUSTRATIVE.values())  # count columns shown only where some claim has them
 PAPERS = ("WD", "NC", "NE")
 _EMPTY = {"nan", "NaN", "NAN", "None", "none", "<NA>", "NaT", "null"}
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -67,6 +71,7 @@ def normalize_claims(frame: pd.DataFrame, source: str = "claims.csv") -> pd.Data
     out["paper"] = [p or item.split("-")[0] for p, item in zip(out["paper"], out["item"])]
     out["primary"] = [_flag(p) if p else True for p in out["primary"]]  # absent: one row per claim, the primary
     out["illustrative"] = [_flag(v) for v in out["illustrative"]]
+    out["verdict"] = [ILLUSTRATIVE.get(v, v) if ill else v for v, ill in zip(out["verdict"], out["illustrative"])]
     try:
         out["claim"] = out["claim"].astype(int)
     except ValueError as err:
@@ -90,7 +95,8 @@ def _read_claims(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
 
 
 def primary_rows(claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: the row of the item's primary model (the first row of a claim if none is marked)."""
+    """One row per claim: the row marked primary (the item's model, or the scale's LLM for a claim marked
+    `primary: llm`; the first row of a claim if none is marked)."""
     marked = claims[claims["primary"]]
     rest = claims[~claims["claim"].isin(marked["claim"])].drop_duplicates("claim")
     return pd.concat([marked.drop_duplicates("claim"), rest]).sort_values("claim", kind="stable")
@@ -98,10 +104,10 @@ def primary_rows(claims: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_counts(claims: pd.DataFrame) -> pd.DataFrame:
     """Primary rows per paper (rows WD, NC, NE present, then a total) and verdict (columns in VERDICTS order;
-    'not yet built' and unknown verdicts only where they occur)."""
+    the illustrative verdicts, 'not yet built' and unknown verdicts only where they occur)."""
     rows = primary_rows(claims)
     papers = [p for p in PAPERS if p in set(rows["paper"])] + sorted(set(rows["paper"]) - set(PAPERS))
-    verdicts = [v for v in VERDICTS if v != "not yet built" or v in set(rows["verdict"])]
+    verdicts = [v for v in VERDICTS if v not in OPTIONAL or v in set(rows["verdict"])]
     verdicts += sorted(set(rows["verdict"]) - set(VERDICTS))
     table = pd.DataFrame(0, index=[*papers, "total"], columns=verdicts, dtype=int)
     for paper, verdict in zip(rows["paper"], rows["verdict"]):

@@ -38,12 +38,14 @@ def _details(row) -> list[str]:
 
 
 def value_cell(row, compact: bool = False) -> str:
-    """Our headline value with its interval; the statistic's name above it; unit, illustrative marker,
-    population statistic and every measured term (collapsed) below. compact: value and interval only."""
+    """Our headline value with its interval; the statistic's name and the row's model above it; unit, illustrative
+    marker, population statistic and every measured term (collapsed) below. compact: value and interval only."""
     value = fmt(row["value"])
     parts = []
     if not compact and blank(row["statistic"]):
         parts.append(f'<div class="stat">{esc(row["statistic"])}</div>')
+    if not compact and blank(row["model"]):
+        parts.append(f'<div class="small">model: <b>{esc(row["model"])}</b></div>')
     if value:
         ci = interval(row)
         parts.append(f'<span class="value">{html.escape(value)}</span>'

@@ -16,7 +16,8 @@ import pandas as pd
 from entangle.report.claimsfile import blank
 
 STATUS_CLASS = {"reproduced": "ok", "not reproduced": "bad", "inconclusive": "mid", "not evaluable": "na",
-                "not yet built": "nyb", "built": "built"}
+                "not yet built": "nyb", "built": "built", "shown (illustrative)": "ok ill",
+                "not shown (illustrative)": "bad ill", "inconclusive (illustrative)": "mid ill"}
 
 CSS = """
 .entangle { font-size: 14px; line-height: 1.45; color: #1f2328; max-width: 1280px; }
@@ -45,6 +46,7 @@ CSS = """
 .entangle .badge.na { background: #eaeef2; color: #424a53; border-color: #afb8c1; }
 .entangle .badge.nyb { background: #ffffff; color: #57606a; border: 1px dashed #8c959f; }
 .entangle .badge.built { background: #ddf4ff; color: #0a3069; border-color: #54aeff; }
+.entangle .badge.ill { border-style: dashed; font-style: italic; }
 .entangle .badge.tag { background: #fbefff; color: #6e40c9; border-color: #d2a8ff; font-weight: 500; }
 .entangle .small { font-size: 12px; color: #57606a; }
 .entangle .stat { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11.5px; color: #57606a; }

@@ -95,8 +95,12 @@ def index_header(results: str | Path, scale: str) -> str:
     head = (f'<p>Scale <b>{html.escape(scale)}</b> · {claims["claim"].nunique()} claims · reports: {reports} · '
             f'{link(CROSS_SCALE, "every scale side by side")} (results/scales.html)</p>')
     return head + "<h2>Verdicts per paper</h2>" + counts_table(claims) + (
-        '<p class="small">Counts use each claim\'s primary model (the model the paper\'s claim names). '
+        '<p class="small">Counts use each claim\'s primary model (named under its value: the model the item '
+        "names, or the scale's pretrained LLM for the claims <code>claims.yaml</code> marks "
+        "<code>primary: llm</code>). "
         "<i>Inconclusive</i>: the 95% interval of our value straddles the criterion's threshold. "
+        "<i>Illustrative</i> claims (a subject chosen on the statistic under test) show existence only: shown / not "
+        "shown / inconclusive (illustrative), counted apart from the other verdicts. "
         "Criteria are in <code>claims.yaml</code>, fixed before our numbers were seen.</p>")
 
 

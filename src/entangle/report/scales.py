@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from entangle.io import write_table, write_text
-from entangle.report.claimsfile import PAPERS, VERDICTS, read_claims
+from entangle.report.claimsfile import OPTIONAL, PAPERS, VERDICTS, read_claims
 from entangle.report.claimview import interval_note, model_line, value_cell, value_text
 from entangle.report.html import badge, esc, link, page, scroll, table
 
@@ -67,15 +67,17 @@ def _claim_info(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(rows: pd.DataFrame) -> tuple[str, str]:
-    """(HTML, Markdown) of one claim at one scale: primary verdict and value, then further models."""
+    """(HTML, Markdown) of one claim at one scale: primary verdict, value and model, then further models."""
     if rows.empty:
         return "", ""
     primary, others = rows[rows["primary"]], rows[~rows["primary"]]
     first = primary.iloc[0] if len(primary) else rows.iloc[0]
     others = others if len(primary) else rows.iloc[1:]
+    model = first["model"]
     cell = (badge(first["verdict"], title=first["reason"] or interval_note(first)) + " "
-            + value_cell(first, compact=True) + "".join(model_line(r) for _, r in others.iterrows()))
-    md = " ".join(p for p in (f"**{first['verdict']}**", value_text(first)) if p)
+            + value_cell(first, compact=True) + (f' <span class="small">({esc(model)})</span>' if model else "")
+            + "".join(model_line(r) for _, r in others.iterrows()))
+    md = " ".join(p for p in (f"**{first['verdict']}**", value_text(first), f"({model})" if model else "") if p)
     md += "".join(f"<br>{r['model']}: {r['verdict']} {value_text(r)}".rstrip() for _, r in others.iterrows())
     return cell, md
 
@@ -83,7 +85,7 @@ def _cell(rows: pd.DataFrame) -> tuple[str, str]:
 def counts(long: pd.DataFrame) -> pd.DataFrame:
     """Primary rows per scale and verdict."""
     primary = long[long["primary"]].drop_duplicates(["scale", "claim"])
-    verdicts = [v for v in VERDICTS if v in set(primary["verdict"]) or v != "not yet built"]
+    verdicts = [v for v in VERDICTS if v in set(primary["verdict"]) or v not in OPTIONAL]
     verdicts += sorted(set(primary["verdict"]) - set(VERDICTS))
     table_ = pd.crosstab(primary["scale"], primary["verdict"]).reindex(columns=verdicts, fill_value=0)
     return table_.reindex(order_scales(primary["scale"])).fillna(0).astype(int)
@@ -101,15 +103,18 @@ def render(long: pd.DataFrame, root: str | Path = "results") -> tuple[str, str]:
 
     count_rows = [[scale_head(s)] + [str(int(tally.loc[s, v])) for v in tally.columns] for s in scales]
     body = ["<h1>Claims at every scale</h1>",
-            f"<p>Each cell: the verdict and our value with its 95% interval at that scale (the primary model; "
-            f"further models below it). Scales with results: {', '.join(scales)}. Built by "
+            f"<p>Each cell: the verdict and our value with its 95% interval at that scale (the primary model, named "
+            f"in brackets; further models below it). Illustrative claims (a subject chosen on the statistic under "
+            f"test) show existence only and are counted apart: shown / not shown / inconclusive (illustrative). "
+            f"Scales with results: {', '.join(scales)}. Built by "
             f"<code>snakemake scales</code> from every <code>results/&lt;scale&gt;/claims.csv</code> present; "
             f"criteria in <code>claims.yaml</code> are the same at every scale.</p>",
             "<h2>Verdicts per scale</h2>",
             table(["scale"] + [badge(v) for v in tally.columns], count_rows,
                   ["txt"] + ["num"] * len(tally.columns), "counts")]
     md = ["# Claims at every scale", "",
-          "Verdict and value [95% interval] per claim and scale (primary model; further models after a line break). "
+          "Verdict and value [95% interval] per claim and scale (primary model, in brackets; further models after a "
+          "line break). Illustrative claims show existence only and are counted apart. "
           "Built by `snakemake scales` from every `results/<scale>/claims.csv` present.", "",
           "| scale | " + " | ".join(tally.columns) + " |", "|---|" + "---:|" * len(tally.columns)]
     md += [f"| {s} | " + " | ".join(str(int(tally.loc[s, v])) for v in tally.columns) + " |" for s in scales]
