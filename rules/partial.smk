@@ -46,10 +46,14 @@ if PT:
         wd_method=S.get("wasserstein", {}).get("method", "fast"),
         device=DEVICE,
     )
+    # The dense model's per-window NLL on the same evaluation windows: the sparsification table's dense run
+    # (rules/sparsify.smk, its rule writes it) where the table has one, else each job evaluates it itself.
+    PT_DENSE_RUN = sp_run(PT_MODEL, "dense")
     PT_INPUT = dict(
         checkpoints=f"{R}/models/{PT_MODEL}",
         calibration=f"{R}/sparsify/{PT_MODEL}/calibration.npy",
         windows=f"{R}/tokens/{PT_MODEL}/{SP_EVAL_SPLIT}.npy",
+        **({"dense_nll": nll_path(PT_DENSE_RUN)} if PT_DENSE_RUN in SP_TABLE_RUNS else {}),
     )
 
     if PT["jobs"] == "per_selection":

@@ -17,6 +17,7 @@ from _runner import as_list, run
 from tqdm.auto import tqdm
 
 from entangle.device import resolve_device
+from entangle.evaluation.contrasts import load_window_nll
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json
 from entangle.models.arch import arch_of, blocks, module_weight
@@ -44,7 +45,10 @@ log = logging.getLogger("partial_sparsify")
 def main(model: dict, calibration: str, windows: str, selections: list, percent: float, sparsities: list,
          headline: str, expand: bool, num_clusters: int, pca_factor: int | None, n_init: int, batch_size: int,
          dtype: str, evaluate: str, eval_split: str, calibration_split: str, max_windows: int | None, dataset: str,
-         seed: int, wd_method: str, summary: list, save_to: list, device: str = "cpu") -> None:
+         seed: int, wd_method: str, summary: list, save_to: list, device: str = "cpu",
+         dense_nll: str | None = None) -> None:
+    """`dense_nll`: the dense model's per-window NLL on the same evaluation windows (the sparsification
+    table's dense run), read instead of evaluated; None evaluates it here."""
     device = resolve_device(device)
     summary, save_to = as_list(summary), as_list(save_to)
     selections = list(selections)
@@ -70,7 +74,12 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
     log.info("statistics of %d FFN matrices on %d calibration windows x %d: %.1f s", len(shapes), *calib.shape,
              time.perf_counter() - t0)
 
-    dense_nll = _evaluate_dense(net, calib, test, layerwise, batch_size)
+    if dense_nll is None:
+        dense_nll = _evaluate_dense(net, calib, test, layerwise, batch_size)
+    else:
+        dense_nll = torch.from_numpy(load_window_nll(dense_nll))
+        if len(dense_nll) != test.shape[0]:
+            raise ValueError(f"the dense run evaluated {len(dense_nll)} windows, this job {test.shape[0]}")
     dense_ppl = perplexity(dense_nll)
     log.info("%s dense: PPL %.4f on %d %s windows x %d", model["name"], dense_ppl, test.shape[0], eval_split,
              test.shape[1])
