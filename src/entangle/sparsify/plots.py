@@ -120,7 +120,7 @@ def perplexity_vs_k(sweep: pd.DataFrame, sparsegpt: float | None, dense: float |
 
 
 def flop_matched(tidy: pd.DataFrame, table: pd.DataFrame, baselines: list[str], ks: list[int]):
-    """WD-V1: per model, (a) perplexity vs sparsity at equal non-zeros per token, (b) SE's gap over the best baseline."""
+    """WD-V1: per model, (a) perplexity vs sparsity, (b) SE's gap over the best baseline at equal total MACs per token."""
     models = list(dict.fromkeys(table.model))
     fig, axes = figure(len(models), 2, width=4.3, height=3.3)
     shades = _shades(len(ks))
@@ -145,11 +145,11 @@ def flop_matched(tidy: pd.DataFrame, table: pd.DataFrame, baselines: list[str], 
             ax.axhline(float(dense.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
             values.append(float(dense.iloc[0]))
         _log_y(ax, values)
-        ax.set(xlabel="sparsity (%), equal non-zero FFN weights per token", ylabel="test perplexity (log)",
+        ax.set(xlabel="sparsity (%) (SE: per expert, router MACs not on this axis)", ylabel="test perplexity (log)",
                title=f"({'a' if row == 0 else 'a' + str(row + 1)}) {model}")
         bx.axhline(0, color="#888888", lw=0.8)
-        bx.set(xlabel="sparsity (%)", ylabel="gap: ln PPL(best baseline) - ln PPL(SE)",
-               title=f"({'b' if row == 0 else 'b' + str(row + 1)}) {model}: SE advantage")
+        bx.set(xlabel="SE per-expert sparsity (%)", ylabel="gap at equal MACs/token: ln PPL(baseline) - ln PPL(SE)",
+               title=f"({'b' if row == 0 else 'b' + str(row + 1)}) {model}: SE advantage, router counted")
         ax.legend(fontsize="x-small", loc="upper left")
         bx.legend(fontsize="x-small", loc="upper left")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
