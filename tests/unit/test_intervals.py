@@ -256,3 +256,20 @@ def test_window_contrasts_are_paired():
     assert rec.value == pytest.approx((np.exp(nll[1].mean()) - np.exp(nll[2].mean()))
                                       / (np.exp(nll[1].mean()) - np.exp(nll[0].mean())))
     assert np.isnan(ratio_of_increases(np.array([[10.0, 12.0, 9.0]]), 0, 1, [2]))[0]  # nothing to compare with
+
+
+def test_claim9_judges_the_wns_excess_over_the_rest_not_their_own_wd():
+    rng = np.random.default_rng(3)
+    n, wns = 200, np.arange(10)
+    final = np.r_[np.full(10, 2.0), np.full(190, 0.5)] + 0.01 * rng.standard_normal(n)
+    flat = 1.2 + 0.01 * rng.standard_normal(n)  # early on every neuron is high: the WNs do not stand out yet
+    assert verdict(population.early_over_final(flat[wns], final[wns]), ">=", 0.5) == "reproduced"  # passes anyway
+    excess = population.excess_early_over_final(flat, final, wns, resamples=300)
+    assert excess.value == pytest.approx(0.0, abs=0.02)  # (1.2 - 1.2) / (2 - 0.5)
+    assert verdict(excess, ">=", 0.5) == "not reproduced"
+    assert population.early_top_overlap(flat, wns)["early_top_overlap_chance"] == pytest.approx(0.05)
+    early = np.r_[np.full(10, 1.7), np.full(190, 0.5)] + 0.01 * rng.standard_normal(n)  # WNs already stand out
+    excess = population.excess_early_over_final(early, final, wns, resamples=300)
+    assert excess.value == pytest.approx(1.2 / 1.5, abs=0.02)
+    assert verdict(excess, ">=", 0.5) == "reproduced"
+    assert population.early_top_overlap(early, wns)["early_top_overlap_share"] == 1.0

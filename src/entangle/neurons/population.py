@@ -180,6 +180,27 @@ def early_over_final(wd_early: np.ndarray, wd_final: np.ndarray) -> Estimate:
     return bootstrap(_ratio_of_means, np.asarray(wd_early, np.float64), np.asarray(wd_final, np.float64), unit=UNIT)
 
 
+def excess_early_over_final(wd_early: np.ndarray, wd_final: np.ndarray, wns: np.ndarray, resamples: int = RESAMPLES,
+                            seed: int = SEED) -> Estimate:
+    """Claim 9: the WNs' excess over the other neurons, (mean WD of WNs - mean WD of the rest), at the early
+    checkpoint over the same at the final one; wd_early, wd_final [n]. WNs and the rest redrawn separately."""
+    both = np.stack([np.asarray(wd_early, np.float64), np.asarray(wd_final, np.float64)], axis=1)  # [n, 2]
+    rest = np.setdiff1d(np.arange(len(both)), wns)
+
+    def ratio(a, b):
+        final = a[:, 1].mean() - b[:, 1].mean()
+        return (a[:, 0].mean() - b[:, 0].mean()) / final if final > 0 else np.nan
+
+    return bootstrap_groups(ratio, [both[wns], both[rest]], unit=UNIT, resamples=resamples, seed=seed)
+
+
+def early_top_overlap(wd_early: np.ndarray, wns: np.ndarray) -> dict:
+    """Share of the final WNs that are among the early checkpoint's top-len(wns) WD neurons, and its chance level."""
+    early = np.argsort(-np.nan_to_num(np.asarray(wd_early, np.float64), nan=-np.inf), kind="stable")[:len(wns)]
+    return {"early_top_overlap_share": float(np.isin(wns, early).mean()) if len(wns) else None,
+            "early_top_overlap_chance": len(wns) / len(wd_early) if len(wd_early) else None}
+
+
 def interval_ratios(norms: np.ndarray, wns: np.ndarray) -> dict:
     """Claim 23: WN over other neurons' mean update in the first and in the last interval; norms [intervals, n]."""
     norms = np.asarray(norms, dtype=np.float64)
