@@ -101,6 +101,12 @@ def test_analyse_layer_on_clustered_inputs():
     assert result.samples["sweep_outputs"].shape == (3, data.inputs.shape[0], len(result.samples["neurons"]))
     np.testing.assert_allclose(result.samples["sweep_outputs"][0], result.samples["dense"])
     assert abs(n["row_sparsity_s0.9"].mean() - 0.9) < 0.01
+    change = n.loc[n["is_wn"], ["out_change_sweep_s0", "out_change_sweep_s0.5", "out_change_sweep_s0.9"]].to_numpy()
+    assert (change[:, 0] == 0).all() and (change[:, 2] > change[:, 1]).all()  # dense: unchanged; more pruned: more
+    for col, j in enumerate(result.samples["neurons"]):  # the sampled neurons' outputs give the same change
+        d, sparse = result.samples["dense"][:, col], result.samples["sweep_outputs"][2][:, col]
+        assert n.loc[j, "out_change_sweep_s0.9"] == pytest.approx(np.sqrt(np.mean((sparse - d) ** 2)) / d.std(),
+                                                                  rel=1e-4)
 
 
 def test_layer_data_rejects_mismatched_shapes():

@@ -106,6 +106,44 @@ def test_sweep_population_uses_every_wn():
     assert out["wn_median_spearman_sparsity_wd"].value == pytest.approx(-1.0)
 
 
+def sweep_table(wd, change, wn=None):
+    """neurons.csv columns of a sweep: wd, change [n, S] over SWEEP."""
+    wd, change = np.atleast_2d(wd), np.atleast_2d(change)
+    cols = {f"wd_sweep_s{v:g}": wd[:, i] for i, v in enumerate(SWEEP)}
+    cols.update({f"out_change_sweep_s{v:g}": change[:, i] for i, v in enumerate(SWEEP)})
+    return pd.DataFrame({"is_wn": np.ones(len(wd), bool) if wn is None else wn, **cols})
+
+
+SWEEP = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+CHANGE = np.array([0, 0.01, 0.01, 0.02, 0.02, 0.03, 0.1, 0.2, 0.4, 0.7, 0.9])  # SparseGPT changes little below 60%
+
+
+def test_claim10_slope_tests_the_drift_where_outputs_change():
+    rng = np.random.default_rng(5)
+    n = 40
+    # WD wiggles by sampling noise where the output is unchanged, then falls where SparseGPT changes the output
+    wd = np.c_[1.0 + 0.05 * rng.standard_normal((n, 6)), np.tile([0.97, 0.93, 0.85, 0.75, 0.7], (n, 1))
+               + 0.01 * rng.standard_normal((n, 5))]
+    out = intervals.sweep_population(sweep_table(wd, np.tile(CHANGE, (n, 1))))
+    assert out["wn_median_spearman_sparsity_wd"].value > -0.8  # the flat part sinks a fixed rho threshold ...
+    assert verdict(out["wn_median_wd_slope_on_output_change"], "<", 0) == "reproduced"  # ... not the drift
+    assert out["wn_median_wd_slope_on_output_change"].value == pytest.approx(
+        np.median(intervals.slopes(np.tile(CHANGE, (n, 1)), wd)))
+    rising = 2.0 - wd  # WD moving away from the Gaussian as the output changes
+    out = intervals.sweep_population(sweep_table(rising, np.tile(CHANGE, (n, 1))))
+    assert verdict(out["wn_median_wd_slope_on_output_change"], "<", 0) == "not reproduced"
+
+
+def test_slopes_known_answer_and_missing_change_columns():
+    x = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    y = np.array([[1.0, 0.5, 0.0], [3.0, 2.0, 1.0]])
+    np.testing.assert_allclose(intervals.slopes(x, y), [-0.5, np.nan])
+    table = sweep_table(np.tile([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05], (3, 1)),
+                        np.tile(CHANGE, (3, 1)))
+    table = table.drop(columns=[c for c in table.columns if c.startswith("out_change")])
+    assert intervals.sweep_population(table)["wn_median_wd_slope_on_output_change"] is None
+
+
 # --- claims 12, 13: held-out tokens ---------------------------------------------------------------------
 
 
