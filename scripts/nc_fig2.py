@@ -4,6 +4,7 @@ With a gated-FFN model (role `gated`), the same over its gate projections: panel
 `model`) and claims 24-26 under `by_model`."""
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,8 @@ def _analyse(tops: list, pairs_paths: list, tokens: str, layers: list, special: 
     dom = diagonal_dominance(z_mean, layers, special=special)
     # claims 24, 25: the diagonal scored without the neurons that selected each pair (the figure stays in-sample)
     z_held = cross_layer_z(lps, held_out=True)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # a pair every top neuron selected has no held-out score (NaN)
+        warnings.simplefilter("ignore", RuntimeWarning)
         held_mean = np.nanmean(z_held, axis=-1)
     dom_held = diagonal_dominance(held_mean, layers, special=special)
     dist_z = np.stack([input_distance_z(np.load(p)["input_distance"], lp.pool) for p, lp in zip(pairs_paths, lps)])

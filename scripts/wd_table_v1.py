@@ -32,8 +32,8 @@ def main(runs: list, nll: list, ks: list, context: dict, scale: str,
                                                                "best_baseline", "best_baseline_ppl", "gap",
                                                                "gap_equal_nonzeros"]], digits=5) + "\n")
     fig = plots.flop_matched(tidy, table, [b for b in BASELINES if b in set(tidy.method)], list(ks))
-    caption(fig, "WD-V1", f"equal total MACs per token (router included): SE at K experts vs one-shot pruners, "
-            f"baselines interpolated over their sparsity grid ({scale} scale)")
+    caption(fig, "WD-V1", f"SE vs one-shot pruners at equal MACs per token, router included; baselines "
+                          f"interpolated over their sparsities ({scale} scale)")
     save_figure(fig, png, pdf)
     write_claim_values(claims, "WD-V1", scale, {21: claim21(table, tidy, window_nlls(tidy, list(nll)))}, context={
         **context, "models": ", ".join(dict.fromkeys(tidy.model)), "ks": ", ".join(map(str, ks)),
