@@ -4,6 +4,7 @@ With a gated-FFN model (role `gated`), the same over its gate projections: panel
 `model`) and claims 24-26 under `by_model`."""
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,12 @@ def _analyse(tops: list, pairs_paths: list, tokens: str, layers: list, special: 
     z_mean, z_sem = mean_sem(z, axis=-1)  # [S, E]
     z_norm = normalize_to_source(z_mean, normalize)
     dom = diagonal_dominance(z_mean, layers, special=special)
+    # claims 24, 25: the diagonal scored without the neurons that selected each pair (the figure stays in-sample)
+    z_held = cross_layer_z(lps, held_out=True)
+    with warnings.catch_warnings():  # a pair every top neuron selected has no held-out score (NaN)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        held_mean = np.nanmean(z_held, axis=-1)
+    dom_held = diagonal_dominance(held_mean, layers, special=special)
     dist_z = np.stack([input_distance_z(np.load(p)["input_distance"], lp.pool) for p, lp in zip(pairs_paths, lps)])
     d_mean, d_sem = mean_sem(dist_z, axis=-1)
     logging.info("%s heatmap (raw z):\n%s", record["name"], np.round(z_mean, 3))
@@ -66,14 +73,20 @@ def _analyse(tops: list, pairs_paths: list, tokens: str, layers: list, special: 
     n = len(layers)
     order = np.argsort(d_mean)
     est = top_pair_intervals(z, dist_z, list(layers), special)  # each source layer's top pairs redrawn
+    held = top_pair_intervals(z_held, dist_z, list(layers), special)
     values = {
-        24: {"share_source_layers_own_highest": est["share_source_layers_own_highest"],
+        24: {"share_source_layers_own_highest_held_out": held["share_source_layers_own_highest"],
+             "own_layer_highest_held_out": dom_held["own_layer_highest"],
+             "later_below_source_share_held_out": dom_held["later_below_source_share"],
+             "mean_diagonal_z_held_out": float(np.nanmean(np.diag(held_mean))),
+             "share_source_layers_own_highest": est["share_source_layers_own_highest"],
              "own_layer_highest": dom["own_layer_highest"], "source_layers": dom["source_layers"],
              "own_layer_highest_share": dom["own_layer_highest_share"],
              "later_below_source_share": dom["later_below_source_share"], "later_cells": dom["later_cells"],
              "mean_diagonal_z": float(np.mean(np.diag(z_mean))),
              "mean_offdiagonal_z": float(np.mean(z_mean[~np.eye(n, dtype=bool)])) if n > 1 else None},
-        25: {"layer": special, "layer1_exceeds_source_count": est.get("layer1_exceeds_source_count"),
+        25: {"layer": special, "layer1_exceeds_source_count_held_out": held.get("layer1_exceeds_source_count"),
+             "layer1_exceeds_source_count": est.get("layer1_exceeds_source_count"),
              "compared_source_layers": dom.get("special_compared"),
              "layer_offdiag_mean_z": dom.get("special_offdiag_mean"),
              "other_layers_offdiag_mean_z": dom.get("other_offdiag_mean"),
@@ -147,6 +160,8 @@ def main(tops: list, pairs_paths: list, tokens: str, layers: list, excluded: lis
         "distinct_token_ids_in_pairs": a["distinct_ids"], "distinct_positions_in_pairs": 2 * a["n_pairs"],
         "zscore_reference": "per evaluated neuron: OI mean and std (ddof 0) over all pairs; z averaged "
                             "over the evaluated layer's top neurons, then over the source layer's top pairs",
+        "held_out": "claims 24, 25 (*_held_out): in the source layer's own cell each pair is averaged over the top "
+                    "neurons that did not select it; the heatmap is in-sample (every top neuron)",
         **({"gated_model": gated_record["name"], "gated_matrix": gated_record["matrix"],
             "gated_tokens": g["n_tokens"]} if g else {})},
         by_model={gated_record["name"]: g["values"]} if g else None)

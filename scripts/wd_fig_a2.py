@@ -7,7 +7,8 @@ from _runner import run
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.neurons.dynamics import first_step_reaching, mean_sem, row_update_norms
-from entangle.neurons.population import early_over_final, update_ratio
+from entangle.neurons.population import (early_over_final, early_top_overlap, excess_early_over_final,
+                                         update_ratio)
 from entangle.neurons.selection import top_k
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -60,8 +61,11 @@ def main(stats: list, weights: list, revisions: list, record: dict, layer: int, 
             "update_ratio_wn_to_rest": update_ratio(norms, wns),  # WNs and the rest redrawn separately
             "intervals_wn_larger": int((wn_upd > rest_upd).sum()), "intervals": len(wn_upd)},
         9: {"early_step": int(steps[at_early]), "early_fraction_of_training": steps[at_early] / steps[-1],
+            # judged: the WNs' excess over the rest of the layer, early over final (WNs and rest redrawn apart)
+            "wd_wn_excess_early_over_final": excess_early_over_final(wd[at_early], wd[-1], wns),
             "wd_wn_early_over_final": early_over_final(wd[at_early, wns], wd[-1, wns]),  # WNs redrawn
-            "wd_wn_excess_early_over_final": (wn_wd[at_early] - rest_wd[at_early]) / (wn_wd[-1] - rest_wd[-1]),
+            "wd_rest_early_over_final": rest_wd[at_early] / rest_wd[-1],
+            **early_top_overlap(wd[at_early], wns),
             "first_step_90pct_of_final": first_step_reaching(steps, wn_wd, 0.9)}},
         context={**record, "layer": layer, "checkpoints": len(steps), "tokens_per_step": tokens_per_step})
 

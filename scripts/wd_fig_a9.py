@@ -3,7 +3,8 @@
 Detail layer of the GELU model; the configured neuron (disentangle.neuron: an index, or the layer's top-WD
 neuron). Its held-out SparseGPT outputs at each sweep sparsity, each z-scored by its own mean and std,
 against the N(0,1) density (a); WD to N(0,1) over the sweep for it and for the median Wasserstein neuron (b).
-Claim 10 is judged on the population of Wasserstein neurons (each one's own WD ratio and trend over the sweep).
+Claim 10 is judged on the population of Wasserstein neurons (each one's own WD ratio over the sweep, and the
+slope of its WD on its output change, which weighs the sparsities where SparseGPT changes the output).
 """
 
 import matplotlib.pyplot as plt
@@ -88,7 +89,9 @@ def main(samples: str, summary: str, neurons: str, shown: list, scale: str, png:
         **population, "neuron": neuron, "neuron_is_top_wd": top, **trend,
         **{f"median_curve_{k}": v for k, v in trend_wn.items()}}},
         context={**record, "sweep": sweep.tolist(), "wn_percent": info["wn_percent"], "wn_count": info["wn_count"],
-                 "wd": "exact, standardized (ddof=0) SparseGPT output vs N(0,1)"})
+                 "wd": "exact, standardized (ddof=0) SparseGPT output vs N(0,1)",
+                 "output_change": "RMSE of a WN's SparseGPT output to its dense output over the dense std, per sweep "
+                                  "sparsity; claim 10's slope is WD on it, per WN (least squares)"})
 
 
 if __name__ == "__main__":

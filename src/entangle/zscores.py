@@ -36,6 +36,7 @@ Decisions where the paper is silent (CATALOG section 7 item 24), each a config v
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,11 +166,19 @@ def layer_top_pairs(inputs, outputs, md, i, j, layer: int, top_neurons: int = 10
                       top=top_pairs_per_neuron(oi, top_pairs), mean=mean, std=std)
 
 
-def cross_layer_z(layers: list[LayerPairs]) -> np.ndarray:
+def selectors(lp: LayerPairs) -> np.ndarray:
+    """bool [k·m, k]: for each pool entry, which of the layer's k neurons have that pair among their own top m."""
+    pool = lp.pool
+    return (lp.top[None, :, :] == pool[:, None, None]).any(-1)
+
+
+def cross_layer_z(layers: list[LayerPairs], held_out: bool = False) -> np.ndarray:
     """z [S, E, k·m]: each source layer's top pairs under each evaluated layer's top-k neurons.
 
     z[s, e, q] = mean over e's neurons n of (OI_e[pool_s[q], n] − mean_e[n]) / std_e[n]. Source and
-    evaluated layers are the same list, in its order.
+    evaluated layers are the same list, in its order. With `held_out`, the diagonal (e = s) averages only
+    over the neurons that did not select the pair (`selectors`), so selection and scoring are independent;
+    a pair selected by every top neuron gets NaN there. Off-diagonal cells are the same either way.
     """
     if not layers:
         return np.empty((0, 0, 0))
@@ -179,7 +188,12 @@ def cross_layer_z(layers: list[LayerPairs]) -> np.ndarray:
     pools = np.stack([lp.pool for lp in layers])  # [S, k·m]
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (oi[:, pools, :] - mean[:, None, None, :]) / np.where(std > 0, std, np.nan)[:, None, None, :]
-        z = np.nanmean(z, axis=-1)  # [E, S, k·m]
+        if held_out:
+            for s, lp in enumerate(layers):
+                z[s, s][selectors(lp)] = np.nan
+        with warnings.catch_warnings():  # all-NaN rows (a pair every neuron selected) give NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            z = np.nanmean(z, axis=-1)  # [E, S, k·m]
     return np.transpose(z, (1, 0, 2))
 
 

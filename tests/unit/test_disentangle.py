@@ -109,6 +109,14 @@ def test_analyse_layer_on_clustered_inputs():
     assert not analyse_layer(data, cfg, detail=False).samples.keys() & {"k2_seeds", "k4_seeds"}
 
 
+    change = n.loc[n["is_wn"], ["out_change_sweep_s0", "out_change_sweep_s0.5", "out_change_sweep_s0.9"]].to_numpy()
+    assert (change[:, 0] == 0).all() and (change[:, 2] > change[:, 1]).all()  # dense: unchanged; more pruned: more
+    for col, j in enumerate(result.samples["neurons"]):  # the sampled neurons' outputs give the same change
+        d, sparse = result.samples["dense"][:, col], result.samples["sweep_outputs"][2][:, col]
+        assert n.loc[j, "out_change_sweep_s0.9"] == pytest.approx(np.sqrt(np.mean((sparse - d) ** 2)) / d.std(),
+                                                                  rel=1e-4)
+
+
 def test_layer_data_rejects_mismatched_shapes():
     data, _ = _layer()
     with pytest.raises(ValueError, match="calibration inputs must be"):

@@ -271,3 +271,14 @@ def test_dense_block_pass_sees_every_batch_of_every_block():
     assert seen == [(i, CALIB.numel()) for i in range(3)]
     assert all(torch.equal(sparsify_before[k], v) for k, v in net.state_dict().items())
     assert not any(m._forward_hooks for m in net.modules())  # hooks removed
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_router_macs_are_pca_projection_plus_centroid_distances(family):
+    # tiny models: d_model 16, d_ff 24; pca_factor 4 -> 4 components for the up group's input, 6 for down's;
+    # per token and router: components x inputs (projection) + K x components (distances to K centroids)
+    net, k = model(family), 3
+    result = sparsify_model(net, CALIB, SparsifySettings("sparse_expansion", 0.5, num_clusters=k, **SE),
+                            progress=False)
+    per_layer = (4 * 16 + k * 4) + (6 * 24 + k * 6)
+    assert result.router_macs == 3 * per_layer

@@ -247,3 +247,38 @@ def test_pair_tokens_carry_the_token_before_them():
     assert pairs == [("in", "Ġin", "Ġbe", "Ġbe"), ("The", "g", None, "in")]
     shares = breakdown(pairs)  # "The" opens the text; "in" and "g" continue "being"; "Ġin" is the preposition
     assert shares["function word"] == 0.5 and shares["other"] == 0.5
+
+
+def hand_layer(layer, oi, m=1):
+    """A layer whose OI ratios are already z-scores (mean 0, std 1 given), so z = OI."""
+    oi = np.asarray(oi, dtype=np.float64)
+    k = oi.shape[1]
+    return LayerPairs(layer=layer, neurons=np.arange(k), md=np.ones(k), oi=oi, top=top_pairs_per_neuron(oi, m),
+                      mean=np.zeros(k), std=np.ones(k))
+
+
+def test_held_out_diagonal_leaves_out_the_selecting_neuron():
+    # layer 0: neuron 0 alone is high on pair 0, neuron 1 alone on pair 1 (each selects its pair, the other is 0);
+    # layer 1: both neurons give layer 0's pairs z = 1 and select pairs 2 and 3.
+    src = hand_layer(0, [[5, 0], [0, 5], [0, 0], [0, 0], [0, 0], [0, 0]])
+    ev = hand_layer(1, [[1, 1], [1, 1], [4, 0], [0, 4], [0, 0], [0, 0]])
+    assert src.pool.tolist() == [0, 1] and ev.pool.tolist() == [2, 3]
+    inside, held = cross_layer_z([src, ev]), cross_layer_z([src, ev], held_out=True)
+    heat_in, heat_out = inside.mean(-1), held.mean(-1)
+    # in-sample, the selecting neuron alone makes the diagonal win: (5 + 0) / 2 = 2.5 > 1
+    assert heat_in[0, 0] == pytest.approx(2.5) and heat_in[0, 1] == pytest.approx(1.0)
+    assert diagonal_dominance(heat_in, [0, 1])["own_layer_highest"] == 2
+    # held out, the pairs are scored in their own layer only by the neuron that did not pick them: 0 < 1
+    assert heat_out[0, 0] == pytest.approx(0.0) and heat_out[0, 1] == pytest.approx(1.0)
+    assert np.argmax(heat_out[0]) == 1
+    np.testing.assert_array_equal(held[0, 1], inside[0, 1])  # off-diagonal cells unchanged
+    np.testing.assert_array_equal(held[1, 0], inside[1, 0])
+
+
+def test_held_out_leaves_out_every_neuron_that_selected_a_repeated_pair():
+    lp = hand_layer(0, [[5, 4, 0], [0, 0, 3], [1, 1, 1], [0, 0, 0]])  # pair 0 selected by neurons 0 and 1
+    assert lp.pool.tolist() == [0, 0, 1]
+    held = cross_layer_z([lp], held_out=True)[0, 0]
+    np.testing.assert_allclose(held, [0.0, 0.0, 0.0])  # pair 0 scored by neuron 2 only; pair 1 by neurons 0, 1
+    every = hand_layer(0, [[5], [0], [0]])  # one neuron: it selects every pair, nothing is left to score
+    assert np.isnan(cross_layer_z([every], held_out=True)[0, 0]).all()

@@ -180,13 +180,17 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     base: SparseGPT at cfg.sparsity, reused where the sweep reaches that sparsity.
     """
     track = sorted(set(wns.tolist()) | set(sample_idx))
-    sweep_out, sweep_wd = [], []
+    sweep_out, sweep_wd, sweep_change = [], [], []
+    dense = _np(data.outputs[:, track]).astype(np.float64)
+    dense_sd = dense.std(0)
     for s in cfg.sweep:
         sparse = None if s == 0 else base if s == cfg.sparsity else sparsegpt(data, s, cfg.ties)
         neurons[f"row_sparsity_s{s:g}"] = _np(row_sparsity(sparse)) if sparse is not None else 0.0
         out = _np(neuron_outputs(data, sparse, track)) if sparse is not None else _np(data.outputs[:, track])
         sweep_out.append(out[:, [track.index(j) for j in sample_idx]])
         sweep_wd.append(wasserstein_to_gaussian(np.ascontiguousarray(out), method="exact"))
+        with np.errstate(divide="ignore", invalid="ignore"):  # output change: RMSE to dense / dense std (claim 10)
+            sweep_change.append(np.sqrt(((out.astype(np.float64) - dense) ** 2).mean(0)) / dense_sd)
     samples["sweep"] = np.asarray(cfg.sweep, dtype=np.float64)
     samples["sweep_outputs"] = np.stack(sweep_out)  # [n_sweep, T, n_samples]
     sweep_wd = np.stack(sweep_wd)  # [n_sweep, n_track]
@@ -194,9 +198,11 @@ def _detail(data: LayerData, cfg: AnalysisSettings, neurons: pd.DataFrame, wns: 
     summary["sweep"] = {"sparsity": list(cfg.sweep),
                         "wd_median_wn": np.nanmedian(sweep_wd[:, wn_cols], axis=1).tolist(),
                         "wd": {str(j): sweep_wd[:, track.index(j)].tolist() for j in sample_idx}}
-    for row, s in enumerate(cfg.sweep):  # every tracked neuron's WD over the sweep (claim 10: the WN population)
+    for row, s in enumerate(cfg.sweep):  # every tracked neuron's WD and output change over the sweep (claim 10)
         neurons[f"wd_sweep_s{s:g}"] = np.nan
         neurons.loc[track, f"wd_sweep_s{s:g}"] = sweep_wd[row]
+        neurons[f"out_change_sweep_s{s:g}"] = np.nan
+        neurons.loc[track, f"out_change_sweep_s{s:g}"] = sweep_change[row]
 
     _weighted(data, cfg, neurons, wns, se)
 

@@ -50,21 +50,41 @@ def sweep_columns(table: pd.DataFrame) -> dict[float, str]:
     return dict(sorted(found.items()))
 
 
+def slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row of y on the same row of x, both [n, S]: [n] (NaN where x is constant)."""
+    xc = x - x.mean(1, keepdims=True)
+    yc = y - y.mean(1, keepdims=True)
+    var = (xc**2).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(var > 0, (xc * yc).sum(1) / var, np.nan)
+
+
 def sweep_population(table: pd.DataFrame) -> dict:
-    """Per WN: WD(highest sweep sparsity) / WD(dense) and Spearman(sparsity, WD) over the sweep; their medians
-    over the WNs with 95% intervals (WNs redrawn), and the share of WNs whose WD fell."""
+    """Per WN: WD(highest sweep sparsity) / WD(dense), the least-squares slope of WD on the output change (RMSE
+    of the sparse output to the dense one over the dense std; its `out_change_sweep_s*` columns) and
+    Spearman(sparsity, WD) over the sweep; their medians over the WNs with 95% intervals (WNs redrawn), and
+    the share of WNs whose WD fell. Without output-change columns the slope is None."""
     columns = sweep_columns(table)
     if 0.0 not in columns or len(columns) < 3:
         raise KeyError("neurons table needs wd_sweep_s* columns including the dense one (s = 0) and >= 3 sparsities")
     wn = _flag(table, "is_wn")
     s = np.array(list(columns))
     wd = np.stack([_col(table, c) for c in columns.values()], axis=1)[wn]  # [WNs, S]
-    ok = np.isfinite(wd).all(1) & (wd[:, 0] > 0)
-    wd = wd[ok]
+    change_cols = [f"out_change_sweep_s{v:g}" for v in s]
+    have_change = all(c in table.columns for c in change_cols)
+    change = (np.stack([_col(table, c) for c in change_cols], axis=1)[wn] if have_change
+              else np.zeros_like(wd))  # [WNs, S]
+    ok = np.isfinite(wd).all(1) & (wd[:, 0] > 0) & np.isfinite(change).all(1)
+    wd, change = wd[ok], change[ok]
     ratio = wd[:, -1] / wd[:, 0]
     rho = np.array([stats.spearmanr(s, w)[0] if np.ptp(w) > 0 else np.nan for w in wd])
+    slope = slopes(change, wd)
     return {"wn_median_wd_ratio_max_over_dense": bootstrap(np.nanmedian, ratio, unit="neurons"),
+            "wn_median_wd_slope_on_output_change": (bootstrap(np.nanmedian, slope, unit="neurons")
+                                                    if have_change else None),
             "wn_median_spearman_sparsity_wd": bootstrap(np.nanmedian, rho, unit="neurons"),
+            "wn_median_output_change_at_max_sparsity": float(np.median(change[:, -1])) if have_change and len(change)
+            else None,
             "wn_share_wd_decreased": float(np.mean(ratio < 1)) if ratio.size else None,
             "wn_count": int(ok.sum()), "max_sparsity": float(s[-1])}
 

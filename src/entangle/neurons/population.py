@@ -6,10 +6,10 @@ matrices enter one statistic (a minimum over layers, a trend over model sizes) e
 and the statistic is taken per replicate. Claim 3 depends on two random stages, nested: its neurons (the
 top-WD and the random ones, each group on its own), then the token pairs.
 
-Claim 1's statistic does not grow with the number of neurons or shrink with the number of tokens the way
-max/median WD does: the mean WD of a matrix's top 1% of neurons over its median WD, set against the same
-ratio for Gaussian samples of the same shape (tokens x neurons, at most GAUSSIAN_NEURONS columns), whose
-WDs are pure sampling noise.
+Claim 1's top set is a matrix's top 5% of neurons, at least TOP_MIN_NEURONS (the top 1% of a 64-row matrix
+would be one neuron, a maximum): its mean WD over the matrix's median WD, and the same top set's WD gap over
+the median (in WD units) against the gap for Gaussian samples of the same shape (tokens x neurons, at most
+GAUSSIAN_NEURONS columns), whose WDs are pure sampling noise.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from entangle.bootstrap import (RESAMPLES, SEED, Estimate, bootstrap, bootstrap_
 
 from .selection import jaccard, top_percent
 
-TOP_PERCENT = 1.0  # claim 1: the top 1% of a matrix's neurons
+TOP_PERCENT = 5.0  # claim 1: the top 5% of a matrix's neurons (the NC paper's Wasserstein neurons) ...
+TOP_MIN_NEURONS = 5  # ... and at least this many ("a small group", not a maximum)
 GAUSSIAN_NEURONS = 1024  # columns of claim 1's Gaussian baseline (the ratio hardly depends on it; memory does)
 UNIT = "neurons"
 
@@ -32,19 +33,42 @@ UNIT = "neurons"
 # --- claim 1 ----------------------------------------------------------------------------------------------
 
 
-def _top_over_median(samples: np.ndarray, percent: float) -> np.ndarray:
-    """Mean of the top `percent`% over the median, per row of samples [B, n] (finite values)."""
-    n = samples.shape[1]
-    k = max(1, math.ceil(percent / 100 * n))
+def top_count(n: int, percent: float = TOP_PERCENT, at_least: int = TOP_MIN_NEURONS) -> int:
+    """Size of claim 1's top set of n neurons: ceil(percent% of n), at least `at_least`, at most n."""
+    return min(n, max(at_least, math.ceil(percent / 100 * n)))
+
+
+def _top_and_median(samples: np.ndarray, percent: float, at_least: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the top set (`top_count`) and the median, per row of samples [B, n] (finite values): ([B], [B])."""
+    k = top_count(samples.shape[1], percent, at_least)
     ordered = np.sort(samples, axis=1)
-    return ordered[:, -k:].mean(1) / np.median(ordered, axis=1)
+    return ordered[:, -k:].mean(1), np.median(ordered, axis=1)
 
 
-def top_over_median(wd: np.ndarray, percent: float = TOP_PERCENT) -> float:
-    """Mean WD of the top `percent`% of neurons (at least one) over the median WD (NaN neurons left out)."""
+def _top_over_median(samples: np.ndarray, percent: float, at_least: int = TOP_MIN_NEURONS) -> np.ndarray:
+    """Mean of the top set over the median, per row of samples [B, n] (finite values)."""
+    top, median = _top_and_median(samples, percent, at_least)
+    return top / median
+
+
+def _top_gap(samples: np.ndarray, percent: float, at_least: int = TOP_MIN_NEURONS) -> np.ndarray:
+    """Mean of the top set minus the median (WD units), per row of samples [B, n] (finite values)."""
+    top, median = _top_and_median(samples, percent, at_least)
+    return top - median
+
+
+def top_over_median(wd: np.ndarray, percent: float = TOP_PERCENT, at_least: int = TOP_MIN_NEURONS) -> float:
+    """Mean WD of the top set (`top_count`) over the median WD (NaN neurons left out)."""
     w = np.asarray(wd, dtype=np.float64)
     w = w[np.isfinite(w)]
-    return float(_top_over_median(w[None, :], percent)[0]) if w.size else float("nan")
+    return float(_top_over_median(w[None, :], percent, at_least)[0]) if w.size else float("nan")
+
+
+def top_gap(wd: np.ndarray, percent: float = TOP_PERCENT, at_least: int = TOP_MIN_NEURONS) -> float:
+    """Mean WD of the top set (`top_count`) minus the median WD (NaN neurons left out)."""
+    w = np.asarray(wd, dtype=np.float64)
+    w = w[np.isfinite(w)]
+    return float(_top_gap(w[None, :], percent, at_least)[0]) if w.size else float("nan")
 
 
 def gaussian_wd(tokens: int, neurons: int, method: str = "fast", seed: int = SEED) -> np.ndarray:
@@ -59,12 +83,15 @@ def gaussian_wd(tokens: int, neurons: int, method: str = "fast", seed: int = SEE
 
 
 def every_matrix_excess(matrices: list[dict], method: str = "fast", percent: float = TOP_PERCENT,
-                        resamples: int = RESAMPLES, seed: int = SEED) -> tuple[dict, list[dict]]:
+                        at_least: int = TOP_MIN_NEURONS, resamples: int = RESAMPLES,
+                        seed: int = SEED) -> tuple[dict, list[dict]]:
     """Claim 1 over every analysed FFN matrix: matrices = [{"wd": [n], "tokens": T, ...}, ...].
 
-    Returns ({"min_top1_over_median": Estimate, "min_excess_over_gaussian": Estimate, ...}, per-matrix rows
-    with top1_over_median and gaussian_top1_over_median). Each matrix's neurons (and its baseline's) are
-    redrawn on their own; the minima over matrices are taken per replicate.
+    Returns ({"min_top_over_median": Estimate, "min_gap_excess_over_gaussian": Estimate, ...}, per-matrix rows).
+    Per matrix: top_over_median = mean WD of the top set / median WD; top_gap = mean WD of the top set - median
+    WD, and gap_excess_over_gaussian = top_gap - the same gap for Gaussian samples of the same shape (WD units).
+    Each matrix's neurons (and its baseline's) are redrawn on their own; the minima over matrices are taken per
+    replicate.
     """
     baselines: dict[tuple[int, int], np.ndarray] = {}
     rows, reps_ratio, reps_excess = [], [], []
@@ -75,22 +102,25 @@ def every_matrix_excess(matrices: list[dict], method: str = "fast", percent: flo
         if shape not in baselines:
             baselines[shape] = gaussian_wd(*shape, method=method, seed=seed)
         g = baselines[shape]
-        ratio, gauss = top_over_median(w, percent), top_over_median(g, percent)
-        r = _top_over_median(w[draws(w.size, resamples, seed + 2 * m)], percent)
-        rg = _top_over_median(g[draws(g.size, resamples, seed + 2 * m + 1)], percent)
-        reps_ratio.append(r)
-        reps_excess.append(r - rg)
+        ratio, gap, gauss_gap = top_over_median(w, percent, at_least), top_gap(w, percent, at_least), \
+            top_gap(g, percent, at_least)
+        wr, gr = w[draws(w.size, resamples, seed + 2 * m)], g[draws(g.size, resamples, seed + 2 * m + 1)]
+        reps_ratio.append(_top_over_median(wr, percent, at_least))
+        reps_excess.append(_top_gap(wr, percent, at_least) - _top_gap(gr, percent, at_least))
         rows.append({**{k: v for k, v in entry.items() if k != "wd"}, "neurons": w.size,
-                     "top1_over_median": ratio, "gaussian_top1_over_median": gauss,
-                     "excess_over_gaussian": ratio - gauss, "gaussian_neurons": g.size})
-    values = np.array([r["top1_over_median"] for r in rows])
-    excess = np.array([r["excess_over_gaussian"] for r in rows])
+                     "top_neurons": top_count(w.size, percent, at_least), "top_over_median": ratio,
+                     "top_gap": gap, "gaussian_top_gap": gauss_gap, "gap_excess_over_gaussian": gap - gauss_gap,
+                     "gaussian_top_over_median": top_over_median(g, percent, at_least),
+                     "gaussian_median_wd": float(np.median(g)), "gaussian_neurons": g.size})
+    values = np.array([r["top_over_median"] for r in rows])
+    excess = np.array([r["gap_excess_over_gaussian"] for r in rows])
     n_min = min(r["neurons"] for r in rows)
-    out = {"min_top1_over_median": from_replicates(values.min(), np.min(reps_ratio, axis=0), UNIT, n_min),
-           "min_excess_over_gaussian": from_replicates(excess.min(), np.min(reps_excess, axis=0), UNIT, n_min),
-           "median_top1_over_median": float(np.median(values)), "matrices": len(rows),
-           "matrices_top1_over_median_ge_2": int((values >= 2).sum()),
-           "matrices_above_gaussian": int((excess > 0).sum()), "top_percent": percent}
+    out = {"min_top_over_median": from_replicates(values.min(), np.min(reps_ratio, axis=0), UNIT, n_min),
+           "min_gap_excess_over_gaussian": from_replicates(excess.min(), np.min(reps_excess, axis=0), UNIT, n_min),
+           "median_top_over_median": float(np.median(values)), "matrices": len(rows),
+           "matrices_top_over_median_ge_2": int((values >= 2).sum()),
+           "matrices_gap_above_gaussian": int((excess > 0).sum()), "top_percent": percent,
+           "top_min_neurons": at_least, "top_neurons_min": min(r["top_neurons"] for r in rows)}
     return out, rows
 
 
@@ -156,6 +186,27 @@ def update_ratio(norms: np.ndarray, wns: np.ndarray) -> Estimate:
 def early_over_final(wd_early: np.ndarray, wd_final: np.ndarray) -> Estimate:
     """Claim 9: mean WD of the tracked WNs at the early checkpoint over their mean final WD, WNs redrawn."""
     return bootstrap(_ratio_of_means, np.asarray(wd_early, np.float64), np.asarray(wd_final, np.float64), unit=UNIT)
+
+
+def excess_early_over_final(wd_early: np.ndarray, wd_final: np.ndarray, wns: np.ndarray, resamples: int = RESAMPLES,
+                            seed: int = SEED) -> Estimate:
+    """Claim 9: the WNs' excess over the other neurons, (mean WD of WNs - mean WD of the rest), at the early
+    checkpoint over the same at the final one; wd_early, wd_final [n]. WNs and the rest redrawn separately."""
+    both = np.stack([np.asarray(wd_early, np.float64), np.asarray(wd_final, np.float64)], axis=1)  # [n, 2]
+    rest = np.setdiff1d(np.arange(len(both)), wns)
+
+    def ratio(a, b):
+        final = a[:, 1].mean() - b[:, 1].mean()
+        return (a[:, 0].mean() - b[:, 0].mean()) / final if final > 0 else np.nan
+
+    return bootstrap_groups(ratio, [both[wns], both[rest]], unit=UNIT, resamples=resamples, seed=seed)
+
+
+def early_top_overlap(wd_early: np.ndarray, wns: np.ndarray) -> dict:
+    """Share of the final WNs that are among the early checkpoint's top-len(wns) WD neurons, and its chance level."""
+    early = np.argsort(-np.nan_to_num(np.asarray(wd_early, np.float64), nan=-np.inf), kind="stable")[:len(wns)]
+    return {"early_top_overlap_share": float(np.isin(wns, early).mean()) if len(wns) else None,
+            "early_top_overlap_chance": len(wns) / len(wd_early) if len(wd_early) else None}
 
 
 def interval_ratios(norms: np.ndarray, wns: np.ndarray) -> dict:

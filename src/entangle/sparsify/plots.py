@@ -120,38 +120,42 @@ def perplexity_vs_k(sweep: pd.DataFrame, sparsegpt: float | None, dense: float |
 
 
 def flop_matched(tidy: pd.DataFrame, table: pd.DataFrame, baselines: list[str], ks: list[int]):
-    """WD-V1: per model, (a) perplexity vs sparsity at equal non-zeros per token, (b) SE's gap over the best baseline."""
+    """WD-V1: per model, (a) perplexity vs total MACs per token (SE: non-zero FFN weights + router; baselines:
+    non-zero FFN weights, the dense model their 0% point), (b) SE's gap over the best baseline at equal MACs."""
     models = list(dict.fromkeys(table.model))
     fig, axes = figure(len(models), 2, width=4.3, height=3.3)
     shades = _shades(len(ks))
     for row, model in enumerate(models):
         ax, bx = axes[row, 0], axes[row, 1]
-        g = tidy[(tidy.model == model) & ~tidy.structured & (tidy.method != "dense")]
+        g = tidy[(tidy.model == model) & ~tidy.structured.astype(bool)]
+        dense = g[g.method == "dense"]
         values = []
         for m in baselines:
-            r = g[g.method == m].sort_values("sparsity_ratio")
-            ax.plot(100 * r.sparsity_ratio, r.perplexity, marker=MARKERS[m], color=COLORS[m], label=label(m, None),
-                    lw=1.4, ms=4)
+            r = pd.concat([dense, g[g.method == m]]).sort_values("ffn_nonzeros_per_token")
+            ax.plot(r.ffn_nonzeros_per_token / 1e3, r.perplexity, marker=MARKERS[m], color=COLORS[m],
+                    label=label(m, None), lw=1.4, ms=4)
             values += list(r.perplexity)
         t = table[table.model == model]
         for k, color in zip(ks, shades):
-            r = g[(g.method == "sparse_expansion") & (g.k == k)].sort_values("sparsity_ratio")
-            ax.plot(100 * r.sparsity_ratio, r.perplexity, marker="D", color=color, label=f"SE K={k}", lw=1.6, ms=4)
+            r = g[(g.method == "sparse_expansion") & (g.k == k)]
+            macs = (r.ffn_nonzeros_per_token + r.router_macs_per_token.astype(float)) / 1e3
+            order = np.argsort(macs.to_numpy())
+            ax.plot(macs.to_numpy()[order], r.perplexity.to_numpy()[order], marker="D", color=color,
+                    label=f"SE K={k}", lw=1.6, ms=4)
             values += list(r.perplexity)
             tk = t[t.k == k].sort_values("sparsity_ratio")
             bx.plot(100 * tk.sparsity_ratio, tk.gap, marker="D", color=color, label=f"SE K={k}", lw=1.6, ms=4)
-        dense = tidy[(tidy.model == model) & (tidy.method == "dense")].perplexity
         if len(dense):
-            ax.axhline(float(dense.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
-            values.append(float(dense.iloc[0]))
+            ax.axhline(float(dense.perplexity.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
+            values.append(float(dense.perplexity.iloc[0]))
         _log_y(ax, values)
-        ax.set(xlabel="sparsity (%), equal non-zero FFN weights per token", ylabel="test perplexity (log)",
+        ax.set(xlabel="MACs per token (thousands; SE: experts + router)", ylabel="test perplexity (log)",
                title=f"({'a' if row == 0 else 'a' + str(row + 1)}) {model}")
         bx.axhline(0, color="#888888", lw=0.8)
-        bx.set(xlabel="sparsity (%)", ylabel="gap: ln PPL(best baseline) - ln PPL(SE)",
-               title=f"({'b' if row == 0 else 'b' + str(row + 1)}) {model}: SE advantage")
-        ax.legend(fontsize="x-small", loc="upper left")
-        bx.legend(fontsize="x-small", loc="upper left")
+        bx.set(xlabel="SE per-expert sparsity (%)", ylabel="ln PPL(best baseline) - ln PPL(SE)",
+               title=f"({'b' if row == 0 else 'b' + str(row + 1)}) {model}: gap at SE's MACs per token")
+        ax.legend(fontsize="x-small", loc="upper right")
+        bx.legend(fontsize="x-small", loc="lower left")
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 

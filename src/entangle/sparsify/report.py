@@ -9,9 +9,11 @@ sparsity and K). Definitions (also in the items' captions and README):
   so a token touches the same number of non-zero FFN weights as with a baseline at that sparsity.
 - Gap at a sparsity = ln PPL(best baseline) - ln PPL(SE) = the difference in mean test NLL (nats per
   token); positive means SE is better. "Best baseline" is the lowest-perplexity baseline at that sparsity.
-- FLOP-matched (WD-V1): equal non-zero FFN weights per token, i.e. SE at per-expert sparsity s against
-  the baselines at sparsity s. The routers' cost (PCA projection + K distances per token and router)
-  is not counted, as in the paper (WD-F9 caption); it is reported as a fraction of the FFN cost.
+- FLOP-matched (WD-V1): equal total multiply-accumulates per token. SE at per-expert sparsity s costs its
+  non-zero FFN weights per token plus its routers (PCA projection + distances to K centroids, per token and
+  FFN input); each baseline's ln PPL is interpolated linearly in MACs per token over its own unstructured
+  sparsities and the dense model at that budget (the dense model where the budget reaches it). The
+  router's share of SE's MACs is reported. Equal non-zeros without the router is WD-TA's comparison.
 """
 
 from __future__ import annotations
@@ -140,35 +142,46 @@ def gap_estimates(gaps: pd.DataFrame, tidy: pd.DataFrame, nll: dict, prefix: str
     {prefix}_min: the smallest gap = ln PPL(best baseline, re-chosen per redraw) - ln PPL(SE) over every cell;
     {prefix}_min_step: the smallest increase of a model's gap between consecutive unstructured sparsities.
     """
+    cells = {}
+    for cell in gaps.itertuples():
+        run = tidy[(tidy.model == cell.model) & (tidy.sparsity == cell.sparsity)]
+        base = [[(_key(r), 1.0)] for r in run.itertuples() if r.method in BASELINES]
+        se = _key(run[(run.method == "sparse_expansion") & (run.k == cell.k)].iloc[0])
+        cells.setdefault(cell.model, []).append((base, se, cell.structured, cell.sparsity_ratio))
+    return _gap_intervals(cells, nll, prefix)
+
+
+def _gap_intervals(cells: dict, nll: dict, prefix: str) -> dict:
+    """{prefix}_min and {prefix}_min_step (see `gap_estimates`) for cells = {model: [(baselines, se key, structured,
+    sparsity ratio), ...]}, where each baseline is a weighted sum of runs' ln PPL: [(run key, weight), ...]."""
     from entangle.evaluation.contrasts import window_contrast_groups
 
     groups, layouts = [], []
-    for model, g in gaps.groupby("model", sort=False):
-        rows, index, cells = [], {}, []
-        for cell in g.itertuples():
-            run = tidy[(tidy.model == model) & (tidy.sparsity == cell.sparsity)]
-            keys = [_key(r) for r in run.itertuples() if r.method in BASELINES]
-            keys.append(_key(run[(run.method == "sparse_expansion") & (run.k == cell.k)].iloc[0]))
-            for key in keys:
+    for model, model_cells in cells.items():
+        rows, index, layout = [], {}, []
+        for base, se, structured, ratio in model_cells:
+            for key in [k for terms in base for k, _ in terms] + [se]:
                 if key not in index:
                     index[key] = len(rows)
                     rows.append(nll[key])
-            cells.append(([index[key] for key in keys[:-1]], index[keys[-1]], cell.structured, cell.sparsity_ratio))
+            layout.append(([[(index[k], w) for k, w in terms] for terms in base], index[se], structured, ratio))
         groups.append(np.stack(rows))
-        layouts.append(cells)
+        layouts.append(layout)
 
     def per_model(ppls: list[np.ndarray]) -> list[np.ndarray]:
         """Per model: its cells' gaps [B, cells] from its perplexities [B, C]."""
-        return [np.stack([np.log(p[:, base].min(1)) - np.log(p[:, se]) for base, se, _, _ in cells], axis=1)
-                for p, cells in zip(ppls, layouts)]
+        logs = [np.log(p) for p in ppls]
+        return [np.stack([np.min(np.stack([sum(w * lp[:, i] for i, w in terms) for terms in base]), axis=0)
+                          - lp[:, se] for base, se, _, _ in layout], axis=1)
+                for lp, layout in zip(logs, layouts)]
 
     def smallest_gap(ppls):
         return np.min(np.concatenate(per_model(ppls), axis=1), axis=1)
 
     def smallest_step(ppls):
         steps = []
-        for gap, cells in zip(per_model(ppls), layouts):
-            order = [i for i in np.argsort([c[3] for c in cells], kind="stable") if not cells[i][2]]
+        for gap, layout in zip(per_model(ppls), layouts):
+            order = [i for i in np.argsort([c[3] for c in layout], kind="stable") if not layout[i][2]]
             if len(order) >= 2:
                 steps.append(np.diff(gap[:, order], axis=1))
         return np.min(np.concatenate(steps, axis=1), axis=1) if steps else np.full(len(ppls[0]), np.nan)
@@ -215,33 +228,103 @@ def claim20(sweep: pd.DataFrame, sparsegpt_ppl: float | None, nll: dict | None =
                                        if len(k1) and sparsegpt_ppl is not None else None)}
 
 
+def interpolation_weights(macs, budget: float) -> list[tuple[int, float]] | None:
+    """Linear interpolation at `budget` over a grid of MACs per token [n] (any order): [(index, weight), ...],
+    weights summing to 1. A budget at or above the grid's largest point takes that point (a baseline cannot spend
+    more than the dense model); below its smallest point, None (no extrapolation)."""
+    macs = np.asarray(macs, dtype=np.float64)
+    order = np.argsort(macs, kind="stable")
+    x = macs[order]
+    if not len(x) or budget < x[0]:
+        return None
+    if budget >= x[-1]:
+        return [(int(order[-1]), 1.0)]
+    hi = int(np.searchsorted(x, budget, side="right"))
+    lo = hi - 1
+    w = (budget - x[lo]) / (x[hi] - x[lo])
+    return [(int(order[lo]), 1.0 - w), (int(order[hi]), w)] if w > 0 else [(int(order[lo]), 1.0)]
+
+
+def _budget_terms(tidy: pd.DataFrame, model: str, sparsity: str, k: int) -> dict:
+    """Sparse Expansion at (model, per-expert sparsity, K) and, per baseline, the runs and weights that
+    interpolate its ln PPL at SE's total MACs per token (non-zero FFN weights + router MACs), over the
+    baseline's unstructured sparsities and the dense model (its 0% point)."""
+    g = tidy[tidy.model == model]
+    se = g[(g.method == "sparse_expansion") & (g.k == k) & (g.sparsity == sparsity)].iloc[0]
+    budget = float(se.ffn_nonzeros_per_token) + float(se.router_macs_per_token)
+    dense = g[g.method == "dense"]
+    out = {"se": _key(se), "se_row": se, "budget": budget, "baselines": {},
+           "dense_macs": float(dense.ffn_nonzeros_per_token.iloc[0]) if len(dense) else math.nan}
+    for b in BASELINES:
+        grid = pd.concat([dense, g[(g.method == b) & ~g.structured.astype(bool)]])
+        if len(grid) < 2:
+            continue
+        weights = interpolation_weights(grid.ffn_nonzeros_per_token.to_numpy(np.float64), budget)
+        if weights is None:
+            continue
+        rows = list(grid.itertuples())
+        out["baselines"][b] = {"terms": [(_key(rows[i]), w) for i, w in weights],
+                               "ln_ppl": float(sum(w * math.log(rows[i].perplexity) for i, w in weights)),
+                               "sparsity_at_budget": 1 - budget / out["dense_macs"] if out["dense_macs"] > 0
+                               else math.nan}
+    return out
+
+
 def flop_matched(tidy: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
-    """WD-V1 rows: per model, unstructured sparsity and K, SE vs the best baseline at equal non-zeros per token."""
+    """WD-V1 rows: per model, unstructured sparsity and K, SE against each baseline at SE's total MACs per token
+    (non-zero FFN weights + router), the baseline's ln PPL interpolated linearly in MACs over its sparsity grid
+    (`_budget_terms`). gap = min over baselines of that ln PPL - ln PPL(SE); gap_equal_nonzeros is claim 19's
+    comparison (baselines at SE's per-expert sparsity, router left out); router_share = router MACs / total."""
     rows = []
     for k in ks:
         gaps = _gaps(tidy, k)
         gaps = gaps[~gaps.structured]
         for _, r in gaps.iterrows():
-            run = tidy[(tidy.model == r.model) & (tidy.sparsity == r.sparsity)]
-            se = run[(run.method == "sparse_expansion") & (run.k == k)].iloc[0]
-            ref = run[run.method == "sparsegpt"]
-            rows.append({**r.to_dict(),
+            terms = _budget_terms(tidy, r.model, r.sparsity, k)
+            se = terms["se_row"]
+            ref = tidy[(tidy.model == r.model) & (tidy.sparsity == r.sparsity) & (tidy.method == "sparsegpt")]
+            base = terms["baselines"]
+            best = min(base, key=lambda b: base[b]["ln_ppl"]) if base else None
+            router = float(se.router_macs_per_token)
+            rows.append({**{c: r[c] for c in ("model", "sparsity", "sparsity_ratio", "structured", "k", "se_ppl")},
                          "se_nonzeros_per_token": float(se.ffn_nonzeros_per_token),
+                         "router_macs_per_token": router,
+                         "se_macs_per_token": terms["budget"],
+                         "router_share": router / terms["budget"],
+                         "router_overhead": router / float(se.ffn_nonzeros_per_token),
+                         "dense_macs_per_token": terms["dense_macs"],
+                         "baseline_sparsity_at_budget": 1 - terms["budget"] / terms["dense_macs"],
+                         "budget_above_dense": bool(terms["budget"] >= terms["dense_macs"]),
+                         **{f"{b}_ppl_at_budget": math.exp(base[b]["ln_ppl"]) if b in base else math.nan
+                            for b in BASELINES},
+                         "best_baseline": best,
+                         "best_baseline_ppl": math.exp(base[best]["ln_ppl"]) if best else math.nan,
+                         "gap": base[best]["ln_ppl"] - math.log(r.se_ppl) if best else math.nan,
+                         "n_baselines": len(base),
+                         "gap_equal_nonzeros": r.gap, "best_baseline_equal_nonzeros": r.best_baseline,
                          "baseline_nonzeros_per_token": (float(ref.ffn_nonzeros_per_token.iloc[0]) if len(ref)
-                                                         else math.nan),
-                         "router_macs_per_token": float(se.router_macs_per_token),
-                         "router_overhead": float(se.router_macs_per_token / se.ffn_nonzeros_per_token)})
+                                                         else math.nan)})
     return pd.DataFrame(rows)
 
 
 def claim21(table: pd.DataFrame, tidy: pd.DataFrame | None = None, nll: dict | None = None) -> dict:
-    """At matched non-zeros per token: does SE at the largest K beat every baseline, and do gaps grow? With
-    `tidy` and `nll` (window_nlls), gap_kmax_min and gap_kmax_min_step with their intervals (`gap_estimates`)."""
+    """At matched total MACs per token (`flop_matched`): does SE at the largest K beat every baseline, and do gaps
+    grow? With `tidy` and `nll` (window_nlls), gap_macs_kmax_min and gap_macs_kmax_min_step with their intervals
+    (windows redrawn, the baselines' interpolation redone per redraw); gap_kmax_* are claim 19's equal-non-zeros
+    comparison at the same cells, for reference."""
     if table.empty:
         return {}
     kmax = int(table.k.max())
     top = table[table.k == kmax]
-    judged = gap_estimates(top, tidy, nll, prefix="gap_kmax") if nll is not None and tidy is not None else {}
+    judged = {}
+    if nll is not None and tidy is not None:
+        cells = {}
+        for cell in top[top.n_baselines == len(BASELINES)].itertuples():
+            terms = _budget_terms(tidy, cell.model, cell.sparsity, kmax)
+            cells.setdefault(cell.model, []).append(([v["terms"] for v in terms["baselines"].values()], terms["se"],
+                                                     bool(cell.structured), float(cell.sparsity_ratio)))
+        judged = {**_gap_intervals(cells, nll, "gap_macs_kmax"),
+                  **gap_estimates(top.assign(gap=top.gap_equal_nonzeros), tidy, nll, prefix="gap_kmax")}
     by_k = []
     for _, g in table.groupby(["model", "sparsity"], sort=False):
         if g.k.nunique() >= 3:
@@ -250,13 +333,18 @@ def claim21(table: pd.DataFrame, tidy: pd.DataFrame | None = None, nll: dict | N
             g = g.sort_values("k")
             by_k.append(float(np.sign(g.gap.iloc[-1] - g.gap.iloc[0])))
     return {**judged, "k_max": kmax, "cells": len(top),
+            "matched_on": "total MACs per token (non-zero FFN weights + router); baselines interpolated linearly in "
+                          "MACs over their sparsity grid and the dense model",
             "se_kmax_beats_all_share": float((top.gap > 0).mean()),
             "se_kmax_beats_all_everywhere": bool((top.gap > 0).all()),
-            **{k.replace("gap_", "gap_kmax_"): v for k, v in _growth(top.assign(n_baselines=3)).items()},
+            "se_kmax_beats_all_share_equal_nonzeros": float((top.gap_equal_nonzeros > 0).mean()),
+            **{k.replace("gap_", "gap_macs_kmax_"): v for k, v in _growth(top.assign(n_baselines=3)).items()},
             "gap_vs_k_spearman_mean": float(np.nanmean(by_k)) if by_k else None,
             **{f"gap_mean_k{int(k)}": float(g.gap.mean()) for k, g in table.groupby("k")},
             **{f"beats_all_share_k{int(k)}": float((g.gap > 0).mean()) for k, g in table.groupby("k")},
             "nonzeros_ratio_se_to_sparsegpt_max": float((table.se_nonzeros_per_token
                                                           / table.baseline_nonzeros_per_token).max()),
             "router_overhead_max": float(table.router_overhead.max()),
+            "router_share_min": float(table.router_share.min()), "router_share_max": float(table.router_share.max()),
+            "cells_budget_above_dense": int(table.budget_above_dense.sum()),
             "inference_speedup": None}
