@@ -16,7 +16,7 @@ import torch
 from _runner import as_list, run
 from tqdm.auto import tqdm
 
-from entangle.device import resolve_device
+from entangle.device import resolve_device, resolve_dtype
 from entangle.evaluation.contrasts import load_window_nll
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json
@@ -50,6 +50,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
     """`dense_nll`: the dense model's per-window NLL on the same evaluation windows (the sparsification
     table's dense run), read instead of evaluated; None evaluates it here."""
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     summary, save_to = as_list(summary), as_list(save_to)
     selections = list(selections)
     if len(summary) != len(selections) or len(save_to) != len(selections):
@@ -126,7 +127,7 @@ def main(model: dict, calibration: str, windows: str, selections: list, percent:
             _restore(net, originals)
         if (name, method, s) == _last_run(plan, name):
             _write(summary[i], model, name, records[name], chosen[name], k_per_matrix, dense_nll, calib, test,
-                   eval_split, calibration_split, dataset, seed, percent, outputs, wd_method)
+                   eval_split, calibration_split, dataset, seed, percent, outputs, wd_method, dtype)
     log.info("job: %.1f s", time.perf_counter() - t_job)
 
 
@@ -174,7 +175,7 @@ def _last_run(plan: list, name: str) -> tuple:
 
 
 def _write(path, model, name, runs, chosen, k_per_matrix, dense_nll, calib, test, eval_split, calibration_split,
-           dataset, seed, percent, outputs, wd_method) -> None:
+           dataset, seed, percent, outputs, wd_method, dtype) -> None:
     """The selection's summary: settings, rows, dense and per-run perplexity with per-window NLL (nats; the
     statistics of claims 6 and 14 are paired over these windows)."""
     kind, selection_seed = parse_selection(name)
@@ -183,7 +184,8 @@ def _write(path, model, name, runs, chosen, k_per_matrix, dense_nll, calib, test
         "model": model["name"], "model_id": model.get("hub_id") or model["source"], "revision": model["revision"],
         "dataset": dataset, "eval_split": eval_split, "eval_windows": int(test.shape[0]),
         "eval_tokens": int(test.numel()), "calibration_split": calibration_split,
-        "calibration_tokens": int(calib.numel()), "seed": seed, "selection": kind, "selection_seed": selection_seed,
+        "calibration_tokens": int(calib.numel()), "seed": seed, "dtype": dtype, "selection": kind,
+        "selection_seed": selection_seed,
         "percent": percent, "selected_rows": int(sum(len(v) for v in chosen.values())),
         "rows_per_matrix": k_per_matrix, "wd_method": wd_method if kind == "wd" else None, "wd_tokens": wd_tokens,
         "dense_ppl": perplexity(dense_nll), "dense_window_nll": dense_nll.tolist(),

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from _runner import as_list, run
 
-from entangle.device import resolve_device
+from entangle.device import resolve_device, resolve_dtype
 from entangle.evaluation.perplexity import perplexity, window_nll
 from entangle.io import write_json, write_table
 from entangle.models.load import load_model
@@ -34,6 +34,7 @@ def main(model: dict, calibration: str, windows: str, settings: list, eval_split
          evaluate: str, dtype: str, dataset: str, seed: int, summary: list, nll: list, save_to: list,
          device: str = "cpu") -> None:
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     calib = torch.from_numpy(np.load(calibration).astype(np.int64))
     test = torch.from_numpy(np.load(windows).astype(np.int64))[:max_windows]
     summary, nll, save_to = as_list(summary), as_list(nll), as_list(save_to)

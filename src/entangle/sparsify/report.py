@@ -34,7 +34,7 @@ METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "
 COLUMNS = ["model", "model_id", "revision", "family", "method", "k", "sparsity", "sparsity_ratio", "structured",
            "perplexity", "mean_nll", "ffn_sparsity", "matrix_sparsity_min", "matrix_sparsity_max", "ties",
            "ffn_nonzeros_per_token", "ffn_params", "router_macs_per_token",
-           "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed"]
+           "dataset", "split", "windows", "tokens", "calibration_windows", "calibration_tokens", "seed", "dtype"]
 # Run times stay in the run summaries and benchmark files: tables are byte-identical across reruns.
 
 
