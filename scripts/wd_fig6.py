@@ -110,8 +110,9 @@ def main(neurons: str, samples: str, summary: str, scale: str, png: str, pdf: st
         start += r
     info = a["info"]
     models = _describe(a) + (f" (first {rows[0]} rows) and {_describe(g)} (last {rows[1]} rows)" if g else "")
+    seeds = " and ".join(f"{max(map(len, x['wd_seeds']))} ({x['first']['model']})" for x in shown)
     caption(fig, "WD-F6", f"{models}, {info['sparsity']:.0%} sparsity per expert; histograms: the first router seed, "
-            f"WD and RI: means over {max(map(len, a['wd_seeds']))} seeds ({scale} scale)")
+            f"WD and RI: means over router seeds, {seeds} ({scale} scale)")
     fig.tight_layout()
     save_figure(fig, png, pdf)
 

@@ -49,7 +49,7 @@ def _panels(axes, a: dict, row: int, seed: int) -> None:
         if np.isfinite(fit.slope):
             grid = np.linspace(x.min(), x.max(), 50)
             ax.plot(grid, fit.intercept + fit.slope * grid, color="k", lw=1.2, label="OLS fit")
-        ax.set(xlabel=fit.label, title=f"({letter}) {record['model']}, {fit.label}: $R^2$ = {fit.r2:.3f}")
+        ax.set(xlabel=fit.label, title=f"({letter}) {record['model']}\n{fit.label}: $R^2$ = {fit.r2:.3f}")
         if fit.statistic == "gmm_components":
             ax.set_xticks(range(1, int(x.max()) + 1))
     axes[0].set_ylabel("RI (RMSE of SparseGPT / of SE)")

@@ -39,8 +39,8 @@ def _analyse(neurons: str, headline: float) -> dict:
             "values": values}
 
 
-def _panels(axes, a: dict, wn_percent: float, letter: str) -> None:
-    """(1) row sparsity relative to the layer over the sweep; (2) the headline's per-row histogram."""
+def _panels(axes, a: dict, wn_percent: float, letters: tuple[str, str]) -> None:
+    """Row sparsity relative to the layer over the sweep, and the headline's per-row histogram."""
     table, groups, at, record = a["table"], a["groups"], a["at"], a["record"]
     wn = table["is_wn"].astype(str).str.lower().eq("true").to_numpy()
     name = f"{record['model']} L{record['layer']}"
@@ -54,7 +54,7 @@ def _panels(axes, a: dict, wn_percent: float, letter: str) -> None:
     ax.axvline(at["sparsity"], color="0.6", lw=0.8, zorder=0)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set(xlabel="SparseGPT sparsity of the layer", ylabel="mean row sparsity / layer mean",
-           title=f"({letter}1) {name}: row sparsity relative to the layer")
+           title=f"({letters[0]}) {name}:\nrow sparsity relative to the layer")
     ax.legend(fontsize="x-small", framealpha=0.9, loc="best")
     ax = axes[1]
     v = table[a["columns"][float(at["sparsity"])]].to_numpy(dtype=np.float64)
@@ -71,7 +71,7 @@ def _panels(axes, a: dict, wn_percent: float, letter: str) -> None:
                label=f"WN mean {at['row_sparsity_wn']:.3f}")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0%}"))
     ax.set(xlabel="share of the row's weights zeroed", ylabel="rows (stacked)",
-           title=f"({letter}2) {name}: per-row sparsity at {at['sparsity']:.0%}: WN / layer = {at['wn_over_layer']:.3f}")
+           title=f"({letters[1]}) {name}: per-row sparsity at {at['sparsity']:.0%}:\nWN / layer = {at['wn_over_layer']:.3f}")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # headroom for the legend
     ax.legend(fontsize="x-small", framealpha=0.9, loc="upper left", ncol=2)
 
@@ -83,14 +83,14 @@ def main(neurons: str, headline: float, wn_percent: float, scale: str, png: str,
     record = a["record"]
 
     fig, axes = figure(2 if g else 1, 2, width=4.2, height=3.4)
-    _panels(axes[0], a, wn_percent, "b")
+    _panels(axes[0], a, wn_percent, ("b1", "b2"))
     if g:
-        _panels(axes[1], g, wn_percent, "b'")
+        _panels(axes[1], g, wn_percent, ("b3", "b4"))
     models = f"{record['model']} layer {record['layer']} {record['matrix']}-projection"
     if g:
         gr = g["record"]
         models = (f"{models} (b1, b2) and {gr['model']} layer {gr['layer']} {gr['matrix']}-projection "
-                  "(b'1, b'2)")
+                  "(b3, b4)")
     caption(fig, "WD-FA4b", f"how much SparseGPT prunes the Wasserstein neurons, {models} ({scale} scale)")
     fig.tight_layout()
     save_figure(fig, png, pdf)
