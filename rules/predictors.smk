@@ -1,5 +1,6 @@
 # What predicts Sparse Expansion's gain, and what sparsity does to a neuron: WD-F7, WD-F8, WD-FA9, WD-FA4 panel b.
-# Built from the disentangle_layer jobs (rules/disentangle.smk).
+# Built from the disentangle_layer jobs (rules/disentangle.smk). WD-F7, F8 and FA4b also read the gated model's
+# files (`gated_*` inputs, role `gated`), written as that model's rows and `by_model` claims; WD-FA9 reads the GELU model's.
 
 if D:
     PRED_DETAIL = dis_files(DIS_GELU, DIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
