@@ -14,7 +14,7 @@ from entangle.data.text import dataset_name  # noqa: E402
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits  # noqa: E402
 from entangle.workflow.checks import check_scale, disentangle_layers, neuron_embedding_layers, zscore_layers  # noqa: E402
 from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
-from entangle.workflow.disentangle import disentangle_settings, disentangle_units  # noqa: E402
+from entangle.workflow.disentangle import disentangle_settings, disentangle_units, gated_layers  # noqa: E402
 from entangle.workflow.items import ItemRegistry  # noqa: E402
 from entangle.workflow.sparsify import calibration_models as sparsify_calibration_models  # noqa: E402
 from entangle.workflow.sparsify import canonical_sparsity, sparsify_runs  # noqa: E402
@@ -188,6 +188,16 @@ def dis_files(model, layer, matrix=None):
     base = f"{R}/disentangle/{model}/L{layer}.{matrix}"
     return {name: f"{base}/{name}.{ext}" for name, ext in
             (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}
+
+
+def dis_gated_inputs(*names):
+    """The gated model's (role `gated`) disentanglement files of its analysis layer (`wasserstein.layer`, the
+    detail layer), as an item's `gated_<name>` inputs; none without a gated model."""
+    gated = SCALE.gated()
+    if gated is None:
+        return {}
+    files = dis_files(gated.name, S["wasserstein"]["layer"])
+    return {f"gated_{n}": files[n] for n in names}
 
 
 NOTEBOOKS = ("index", "WD", "NC", "NE")  # notebooks/<name>.ipynb: the index and one report per paper

@@ -3,8 +3,10 @@
 # disentangle_layer: one job per (model, layer, matrix) (`disentangle.jobs: per_layer`), or one job per model
 # running its layers in turn (`per_model`, small scales: one start-up and model load); pruners fitted on the calibration windows' dense inputs
 # (train split), measured on the capture split's held-out tokens. Files: results/<scale>/disentangle/<model>/
-# L<layer>.<matrix>/{neurons.csv, clusters.csv, samples.npz, summary.json}. The GELU model's analysis layer
-# (wasserstein.layer) runs in detail (K sweep, sparsity sweep, weighted WD/MD, GMM components).
+# L<layer>.<matrix>/{neurons.csv, clusters.csv, samples.npz, summary.json}. The analysis layer (wasserstein.layer)
+# of the GELU model and of the gated model (role `gated`) runs in detail (K sweep, sparsity sweep, weighted WD/MD,
+# GMM components); the gated model's on the same matrix (disentangle.matrix: its up_proj, as WD-F1), whose values
+# the items write under `by_model`.
 # Items: WD-F1 (SwiGLU model), WD-FA8 (GELU model), WD-F5 (with the partial runs), F6, F7, F8, FA9, FA4 panel b.
 
 D = S.get("disentangle")
@@ -15,6 +17,8 @@ if D:
     DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
     DIS_F8_LAYERS = disentangle_layers(SCALE)
     DIS_UNITS = disentangle_units(SCALE)  # model -> layers
+    DIS_GATED = SCALE.gated().name if SCALE.gated() else None  # analysed beside the GELU model (WD-F5b/c, F6-F8, FA4b)
+    DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
     DIS_SETTINGS = disentangle_settings(SCALE)
     DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                    "calibration_split": SP["calibration"]["split"]}
@@ -119,9 +123,10 @@ if D:
                 "../scripts/wd_fig1.py"
 
     rule wd_fig6_analysis:
-        """WD-F6: one high-WD neuron of the GELU model at K = 1..16 experts: distributions, WD to dense, RI."""
+        """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
         input:
             **{k: v for k, v in dis_files(DIS_GELU, DIS_LAYER).items() if k != "clusters"},
+            **dis_gated_inputs("neurons", "samples", "summary"),
         output:
             **item_outputs("WD-F6"),
         params:
@@ -141,6 +146,7 @@ if D:
                 partial=f"{R}/partial/{S['partial']['model']}/wd.json",
                 neurons=dis_files(DIS_GELU, DIS_LAYER)["neurons"],
                 summary=dis_files(DIS_GELU, DIS_LAYER)["summary"],
+                **dis_gated_inputs("neurons", "summary"),
             output:
                 **item_outputs("WD-F5"),
             params:

@@ -1,5 +1,6 @@
 # What predicts Sparse Expansion's gain, and what sparsity does to a neuron: WD-F7, WD-F8, WD-FA9, WD-FA4 panel b.
-# Built from the disentangle_layer jobs (rules/disentangle.smk).
+# Built from the disentangle_layer jobs (rules/disentangle.smk). WD-F7, F8 and FA4b also read the gated model's
+# files (`gated_*` inputs, role `gated`), written as that model's rows and `by_model` claims; WD-FA9 reads the GELU model's.
 
 if D:
     PRED_DETAIL = dis_files(DIS_GELU, DIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
@@ -9,6 +10,7 @@ if D:
         input:
             neurons=PRED_DETAIL["neurons"],
             summary=PRED_DETAIL["summary"],
+            **dis_gated_inputs("neurons", "summary"),
         output:
             **item_outputs("WD-F7"),
         params:
@@ -21,13 +23,16 @@ if D:
             "../scripts/wd_fig7.py"
 
     rule wd_fig8_analysis:
-        """WD-F8 (b, c): per cluster of every DIS_F8_LAYERS layer: PCA components vs expert RMSE and improvement."""
+        """WD-F8 (b, c): per cluster of every DIS_F8_LAYERS layer: PCA components vs expert RMSE and improvement;
+        the gated model's clusters (DIS_GATED_LAYERS) beside them."""
         input:
             clusters=[dis_files(DIS_GELU, l)["clusters"] for l in DIS_F8_LAYERS],
+            gated_clusters=[dis_files(DIS_GATED, l)["clusters"] for l in DIS_GATED_LAYERS],
         output:
             **item_outputs("WD-F8"),
         params:
             layers=DIS_F8_LAYERS,
+            gated_layers=DIS_GATED_LAYERS,
             bins=D["frontier_bins"],
             pca_variance=D["pca_variance"],
             scale=SCALE.name,
@@ -60,6 +65,7 @@ if D:
         """WD-FA4 panel b: per-row sparsity SparseGPT gives the Wasserstein-neuron rows vs the layer, over the sweep."""
         input:
             neurons=PRED_DETAIL["neurons"],
+            **dis_gated_inputs("neurons"),
         output:
             **item_outputs("WD-FA4b", registered_as="WD-FA4"),
         params:

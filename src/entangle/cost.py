@@ -336,7 +336,8 @@ class CostModel:
         d_out, d_in = (arch.d_model, arch.d_ff) if matrix == "down" else (arch.d_ff, arch.d_model)
         calib = self.calibration_tokens(model)
         held = self.window_tokens(model, self.s["capture"]["split"], self.s["capture"].get("max_windows"))
-        detail = model == self.s["roles"]["gelu"] and int(layer) == self.s["wasserstein"]["layer"]
+        detail = (model in (self.s["roles"]["gelu"], self.s["roles"].get("gated"))  # entangle.workflow.disentangle.detail
+                  and int(layer) == self.s["wasserstein"]["layer"])
         ks = sorted(set(d["ks"]) | {1, d["num_clusters"]}) if detail else [1, d["num_clusters"]]
         seeds = d.get("router_seeds", 1) if detail else 1  # the K sweep's extra router fits (WD-F6)
         fit = sum(self._expansion_s(d_out, d_in, calib, k) * (seeds if k > 1 else 1) for k in ks)

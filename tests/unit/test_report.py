@@ -257,3 +257,29 @@ def test_long_item_tables_get_their_own_summary_within_the_cap():
     pivot = summarize("WD-TA", _long_tables()["WD-TA"])[1][0].frame
     assert list(pivot.columns) == ["model", "method", "k", "0", *["0.5", "0.6", "0.7", "0.8", "0.9", "2:4"]]
     assert len(pivot) == 10  # the paper's table: model x method rows, sparsity columns
+
+
+def test_two_model_disentanglement_tables_summarize_every_model():
+    """WD-F5, F8, FA4b with the gated model's rows beside the GELU model's: each model keeps its own rows."""
+    rng = np.random.default_rng(1)
+    f5 = pd.DataFrame([{"panel": "a", "model": "l", "method": m, "sparsity": s, "measure": "perplexity",
+                        "value": rng.random()} for m, s in (("dense", "0"), ("sparsegpt", "0.9"),
+                                                            ("sparse_expansion", "0.9"))]
+                      + [{"panel": p, "model": mo, "method": "se16", "sparsity": "0.9", "measure": f"{q}_{w}",
+                          "neuron": n, "value": rng.random()}
+                         for mo, panels in (("g", "bc"), ("l", "de")) for p, q in zip(panels, ("wd", "md"))
+                         for w in ("before", "after", "after_dense", "after_random", "after_own") for n in range(7)])
+    shown = summarize("WD-F5", f5)[1]
+    assert [len(s.frame) for s in shown] == [3, 10, 10]
+    assert all("shown" not in s.note for s in shown)
+    f8 = pd.DataFrame([{"model": mo, "layer": layer, "kind": "cluster", "cluster": c, "pca_components": 3,
+                        "rmse_expert": rng.random(), "rmse_sparsegpt": rng.random(), "improvement": rng.random()}
+                       for mo, layers in (("g", range(3)), ("l", [1])) for layer in layers for c in range(16)]
+                      + [{"model": mo, "kind": "fit", "panel": p, "y": "rmse_expert", "slope": 0.3, "r2": 0.5}
+                         for mo, p in (("g", "b"), ("l", "d"))])
+    fits, per_layer = (s.frame for s in summarize("WD-F8", f8)[1])
+    assert len(fits) == 2 and list(per_layer["layer"]) == [0, 1, 2, 1] and list(per_layer["clusters"]) == [16] * 4
+    fa4b = pd.DataFrame([{"model": mo, "sparsity": s / 10, "wn_over_layer": rng.random()}
+                         for mo in ("g", "l") for s in range(1, 11)])
+    rows = summarize("WD-FA4b", fa4b)[1][0].frame
+    assert len(rows) <= 15 and set(rows["model"]) == {"g", "l"} and {0.1, 1.0} <= set(rows["sparsity"])

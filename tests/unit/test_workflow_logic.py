@@ -10,7 +10,7 @@ import yaml
 from entangle.config import ConfigError, load_scale
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits
 from entangle.workflow.checks import check_scale, zscore_layers
-from entangle.workflow.disentangle import detail, disentangle_units
+from entangle.workflow.disentangle import detail, detail_models, disentangle_units, gated_layers
 from entangle.workflow.items import ItemRegistry
 from entangle.workflow.sparsify import calibration_models, run_file, run_settings, sparsify_runs
 
@@ -191,5 +191,18 @@ def test_zscore_layers_leave_out_the_excluded():
 def test_disentangle_units_and_detail():
     scale = load_scale(RAW, "smoke")
     assert disentangle_units(scale) == {"neox-m": [0, 1, 2], "llama": [1]}
-    assert detail(scale, "neox-m", "1") and not detail(scale, "neox-m", 0) and not detail(scale, "llama", 1)
+    # the analysis layer of the GELU and of the gated model (smoke: the zoo's llama) runs in detail
+    assert detail(scale, "neox-m", "1") and not detail(scale, "neox-m", 0) and detail(scale, "llama", 1)
+    assert detail_models(scale) == ["neox-m", "llama"] and gated_layers(scale) == [1]
     assert disentangle_units(scale_with("smoke", **{"disentangle.layers": [2]})) == {"neox-m": [1, 2], "llama": [1]}
+    real = load_scale(RAW, "real")
+    assert disentangle_units(real)["smollm2"] == [1] and gated_layers(real) == [1]
+    assert detail(real, "smollm2", 1) and not detail(real, "smollm2", 0)
+
+
+def test_detail_without_a_gated_model_is_the_gelu_model_only():
+    raw = copy.deepcopy(RAW)
+    del raw["scales"]["smoke"]["roles"]["gated"]
+    scale = load_scale(raw, "smoke")
+    assert detail_models(scale) == ["neox-m"] and gated_layers(scale) == []
+    assert not detail(scale, "llama", 1) and disentangle_units(scale) == {"neox-m": [0, 1, 2], "llama": [1]}

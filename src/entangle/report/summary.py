@@ -93,21 +93,40 @@ def per_group_top(frame: pd.DataFrame, group: str, by: str, k: int, columns=None
     return [Summary(pd.concat(parts)[cols], f"the {k} highest {by} per {group}, of {len(frame)} rows")]
 
 
+def _wd_f5(frame: pd.DataFrame) -> list[Summary]:
+    """Panel a (one run each), then per model the Wasserstein neurons' measures of its panels (b, c; d, e)."""
+    by = ["panel", "model", "method", "sparsity", "measure"]
+    runs = frame[frame["panel"] == "a"] if "panel" in frame.columns else frame.iloc[:0]
+    neurons = frame.drop(runs.index)
+    out = aggregate(runs, by, "value", "panel a's runs (one each)") if len(runs) else []
+    groups = neurons.groupby("model", sort=False) if "model" in neurons.columns else [(None, neurons)]
+    for _, part in groups:
+        out += aggregate(part, by, "value", "the Wasserstein neurons")
+    return out
+
+
+def _per_model(frame: pd.DataFrame) -> int:
+    """Rows per model that keep a summary of every model within SUMMARY_ROWS."""
+    return SUMMARY_ROWS // max(1, frame["model"].nunique() if "model" in frame.columns else 1)
+
+
 def _wd_f8(frame: pd.DataFrame) -> list[Summary]:
     fits = frame[frame["kind"] == "fit"]
     clusters = frame[frame["kind"] == "cluster"]
     per_layer = (clusters.assign(**{c: _numeric(clusters[c]) for c in
                                     _cols(clusters, ["pca_components", "rmse_expert", "rmse_sparsegpt", "improvement"])})
-                 .groupby("layer", sort=True)
+                 .groupby(_cols(clusters, ["model", "layer"]), sort=False)
                  .agg(clusters=("cluster", "count"),
                       **{f"median {c}": (c, "median") for c in
                          _cols(clusters, ["pca_components", "rmse_expert", "rmse_sparsegpt", "improvement"])})
                  .reset_index())
     out = []
     if len(fits):
-        out.append(Summary(fits[_cols(fits, ["panel", "y", "side", "slope", "intercept", "r2", "n", "share_beyond",
-                                             "bins"])], "the log-log frontier fits (panels b, c)"))
-    out.append(Summary(per_layer, f"per layer: clusters and median over clusters (from {len(clusters)} cluster rows)"))
+        out.append(Summary(fits[_cols(fits, ["model", "panel", "y", "side", "slope", "intercept", "r2", "n",
+                                             "share_beyond", "bins"])], "the log-log frontier fits (panels b, c; "
+                           "a second model's d, e)"))
+    out.append(Summary(per_layer, f"per model and layer: clusters and median over clusters (from {len(clusters)} "
+                       "cluster rows)"))
     return out
 
 
@@ -115,13 +134,12 @@ def _wd_f8(frame: pd.DataFrame) -> list[Summary]:
 SPECS = {
     "WD-F2": lambda f: top_bottom(f, "wd", columns=["model", "layer", "matrix", "neuron", "wd", "md"]),
     "WD-F3": lambda f: pivot(f, ["selection", "method"], "sparsity", "perplexity"),
-    "WD-F5": lambda f: aggregate(f, ["panel", "model", "method", "sparsity", "measure"], "value",
-                                 "the Wasserstein neurons (panels b, c; panel a: one run each)"),
+    "WD-F5": _wd_f5,
     "WD-F8": _wd_f8,
     "WD-TA": lambda f: pivot(f, ["model", "method", "k"], "sparsity", "perplexity"),
     "WD-FA1": lambda f: pivot(f, ["model"], "layer", "max_over_median"),
     "WD-FA2": lambda f: spaced(f, "step"),
-    "WD-FA4b": lambda f: spaced(f, "sparsity"),
+    "WD-FA4b": lambda f: spaced(f, "sparsity", n=_per_model(f), group="model"),
     "WD-FA9": lambda f: spaced(f, "sparsity"),
     "NC-F1": lambda f: spaced(f, "step", n=5, group="model"),
     "NC-F2": lambda f: pivot(f, ["panel", "statistic", "source_layer"], "evaluated_layer", "mean"),

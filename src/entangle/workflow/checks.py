@@ -124,7 +124,7 @@ def check_disentangle(scale: Scale) -> None:
                           f"of disentangle.sweep {d['sweep']}")
     layer = s["wasserstein"]["layer"]
     gelu, swiglu = scale.role("gelu"), scale.role("swiglu")
-    for spec in (gelu, swiglu):
+    for spec in (gelu, swiglu, *([scale.gated()] if scale.gated() is not None else [])):
         bad = [l for l in {layer, *(disentangle_layers(scale) if spec.name == gelu.name else [])}
                if l >= spec.n_layers]
         if bad:

@@ -13,16 +13,34 @@ JOBS = ("per_layer", "per_model")
 
 
 def disentangle_units(scale: Scale) -> dict[str, list[int]]:
-    """Model -> layers analysed: the GELU model's `wasserstein.layer` and WD-F8 layers, the SwiGLU model's layer."""
+    """Model -> layers analysed: the GELU model's `wasserstein.layer` and WD-F8 layers, the SwiGLU model's and
+    the gated model's (role `gated`, if any) `wasserstein.layer`."""
     layer = scale.settings["wasserstein"]["layer"]
     units = {scale.role("gelu").name: {layer, *disentangle_layers(scale)}}
-    units.setdefault(scale.role("swiglu").name, set()).add(layer)
+    for spec in (scale.role("swiglu"), scale.gated()):
+        if spec is not None:
+            units.setdefault(spec.name, set()).add(layer)
     return {model: sorted(layers) for model, layers in units.items()}
 
 
+def detail_models(scale: Scale) -> list[str]:
+    """The models whose analysis layer runs in detail: the GELU model, then the gated model (role `gated`) if any."""
+    gated = scale.gated()
+    gelu = scale.role("gelu").name
+    return [gelu] + ([gated.name] if gated is not None and gated.name != gelu else [])
+
+
 def detail(scale: Scale, model: str, layer) -> bool:
-    """The GELU model's analysis layer runs in detail (K sweep, sparsity sweep, weighted WD/MD, GMM components)."""
-    return model == scale.role("gelu").name and int(layer) == scale.settings["wasserstein"]["layer"]
+    """The analysis layer (`wasserstein.layer`) of the GELU and the gated model runs in detail (K sweep, sparsity
+    sweep, weighted WD/MD, GMM components): WD-F5b/c, F6, F7, FA4b and FA9 read it for both."""
+    return model in detail_models(scale) and int(layer) == scale.settings["wasserstein"]["layer"]
+
+
+def gated_layers(scale: Scale) -> list[int]:
+    """The gated model's layers whose clusters WD-F8 pools: those its disentangle job already analyses (the
+    GELU model's `disentangle.layers` are not run for it); empty without a gated model."""
+    gated = scale.gated()
+    return disentangle_units(scale)[gated.name] if gated is not None else []
 
 
 def disentangle_settings(scale: Scale) -> dict:
