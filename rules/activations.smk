@@ -70,6 +70,7 @@ if CAPTURES.jobs == "per_model":
                 seed=S["seed"],
                 device=DEVICE,
             threads: S["threads"]
+            priority: 1 if _model in PRETRAINED else 0  # the pretrained model's long chain of jobs starts first
             resources:
                 gpu=GPU,
             log:
