@@ -27,7 +27,7 @@ from scipy.special import ndtr, ndtri
 log = logging.getLogger(__name__)
 
 HALF_WIDTH = 6.0  # L: interior histogram range [-L, L) in standard deviations
-BIN_WIDTH = 1.0 / 256  # h: histogram bin width in standard deviations
+BIN_WIDTH = 1.0 / 2048  # h: histogram bin width in standard deviations (24,576 bins: ~300 kB, in L2)
 CHUNK_BYTES = 2**28  # working-memory budget of the vectorized float64 paths
 BUFFER_BYTES = 2**27  # scratch for transposed columns in wd_fast
 TOLERANCE = 1e-4  # wd_fast's promise: |wd_fast - wd_exact| <= TOLERANCE for every neuron
@@ -319,14 +319,14 @@ def wd_fast(outputs, tol=TOLERANCE, return_bound=False):
     dead neurons; with return_bound=True also a rigorous per-neuron error bound [n].
 
     Method: blocks of columns are transposed into a scratch buffer; per neuron, one pass gives
-    the moments (float64) and one pass a histogram of z on [−6, 6) with bin width h = 1/256 plus
+    the moments (float64) and one pass a histogram of z on [−6, 6) with bin width h = 1/2048 plus
     two tail bins, holding per-bin count and sum of values (float64). ∫(F_n − Φ) over each bin is
     then exact, so W1 = Σ_bins |∫(F_n − Φ)| is exact except in bins where F_n − Φ changes sign.
     Such a bin errs by at most 2h·AB/(A+B) ≤ h(ΔF_n + ΔΦ)/2, with A = F_n(b⁻) − Φ(a),
     B = Φ(b) − F_n(a); bins where this exceeds h² (concentrated mass, e.g. a spike of repeated
     values) are integrated exactly from their sorted values, empty bins directly. The returned bound is the sum over
     the remaining bins plus < 1e-9 for the tails. A bin holding about its Gaussian mass adds
-    ≤ 0.46 h² ≈ 7e-6 to the bound and far less to the error: ~1e-6 per neuron at T = 65,536
+    ≤ 0.46 h² ≈ 1e-7 to the bound and far less to the error: ~1e-6 per neuron at T = 65,536
     (benchmarks/bench_wasserstein.py). A neuron whose bound still exceeds `tol` (default TOLERANCE):
     spikes of tied values, or near-Gaussian outputs whose F_n crosses Φ in hundreds of bins) has every
     sign-change bin integrated exactly, so its error is that of the tails (< 1e-9); the error is ≤ tol
