@@ -1,7 +1,8 @@
 """Bit for bit with the references (IST-DASLab SparseGPT `fasterprune`, locuslab Wanda `prune_wanda`).
 
 The transcriptions below restate the references' arithmetic, operation by operation and in the same
-order (REFERENCE_METHODS.md sections 2.2 and 3.2), with ties="reference", the references' tie rule. Our
+order (SparseGPT's `add_batch` and `fasterprune`, Wanda's `WrappedGPT.add_batch` and `prune_wanda`), with
+ties="reference", the references' tie rule. Our
 pruners must give the same masks and weights, torch.equal, on random weights, on weights with many
 exact ties, and on Q4_1-style quantized weights (16 levels per block of 32 inputs, a scale and a min
 per block). One thread, so the reductions run in one order.
