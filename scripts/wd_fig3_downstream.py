@@ -10,7 +10,7 @@ import time
 import torch
 from _runner import run
 
-from entangle.device import resolve_device
+from entangle.device import resolve_device, resolve_dtype
 from entangle.evaluation.downstream import evaluate_downstream
 from entangle.io import write_json
 from entangle.models.load import load_model
@@ -20,6 +20,7 @@ from entangle.sparsify.ffn import load_sparse_ffn
 def main(model: dict, selection: str, state_file: str | None, tasks: list, limit: int | None, batch_size: int,
          dtype: str, seed: int, scores: str, device: str = "cpu") -> None:
     device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     torch.manual_seed(seed)
     net, tokenizer = load_model(model["source"], model["revision"], dtype=getattr(torch, dtype), device=device)
     if state_file:
