@@ -84,7 +84,7 @@ def weighted_md(inputs: np.ndarray, values: np.ndarray, labels: np.ndarray, pair
     `mapping_difficulty(...).n_x / .n_y`). With them a cluster's OI ratios are on the same scale as the
     global MD, so splitting the tokens at random leaves the weighted MD unchanged in expectation (WD-F5c;
     README "Choices"). Without them every cluster re-normalises by its own max input distance and median
-    output distance, which alone raises MD for every neuron (the definition before issue #15).
+    output distance, which alone raises MD for every neuron (a definition this project no longer uses).
     """
     values = np.asarray(values)
     if (n_x is None) != (n_y is None):
