@@ -1,8 +1,8 @@
 # Token windows, captured activations and per-neuron statistics.
 #
-# Included last: with `capture.jobs: per_model` it generates one capture job per model writing exactly the
+# Included last: with `jobs.capture: per_model` it generates one capture job per model writing exactly the
 # captures and statistics the rules above asked for (capture_file / stats_file, entangle.workflow.captures).
-# Granularity (`capture.jobs`):
+# Granularity (`jobs.capture`):
 #   per_layer (paper): token windows per (model, split); capture per (model, revision, split, layer, matrix);
 #                      neuron_stats per captured matrix; a cluster spreads them.
 #   per_model (smoke, mini, real): per model one "dense pass" job: its token windows of every split the rules
@@ -31,12 +31,12 @@ rule token_windows:
 
 
 if CAPTURES.jobs == "per_model":
-    EVAL_SPLIT, EVAL_MAX = S["evaluation"]["split"], S["evaluation"].get("max_windows")
+    EVAL_SPLIT, EVAL_MAX = S["evaluation"]["split"], S["evaluation"]["max_windows"]
     TOKEN_SPLITS = token_splits(S)
     CALIBRATED = sparsify_calibration_models(S)
-    CALIBRATION = SP and {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
+    CALIBRATION = {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
     # decode the NC token-pair tables: the GELU model's and the gated model's (analysed beside it)
-    VOCABULARY = {S["roles"]["gelu"], *([S["roles"]["gated"]] if S["roles"].get("gated") else [])} if S.get("zscores") else set()
+    VOCABULARY = {S["roles"]["gelu"], *([GATED.name] if GATED else [])}
 
     for _model, _spec in MODELS.items():
         _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
@@ -64,9 +64,9 @@ if CAPTURES.jobs == "per_model":
                 splits=TOKEN_SPLITS,
                 calibration_cut=_calibration,
                 units=CAPTURES.units(_model),
-                max_windows=S["capture"].get("max_windows"),
+                max_windows=S["capture"]["max_windows"],
                 evaluation={"revision": _spec.revision, "split": EVAL_SPLIT, "max_windows": EVAL_MAX},
-                method=S.get("wasserstein", {}).get("method", "fast"),
+                method=S["wasserstein"]["method"],
                 seed=S["seed"],
                 device=DEVICE,
             threads: S["threads"]
@@ -83,7 +83,7 @@ if CAPTURES.jobs == "per_model":
                 "../scripts/dense_pass.py"
 
         # files of other revisions, splits or models come from the per-file rules
-        for _fine in ("perplexity", "token_windows", "nc_vocabulary", *(["sparsify_calibration"] if SP else [])):
+        for _fine in ("perplexity", "token_windows", "nc_vocabulary", "sparsify_calibration"):
             workflow.ruleorder(_rule, _fine)
 
     CAPTURES.freeze()
@@ -101,7 +101,7 @@ else:
             weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
         params:
             model=model_spec,
-            max_windows=S["capture"].get("max_windows"),
+            max_windows=S["capture"]["max_windows"],
             device=DEVICE,
         threads: S["threads"]
         resources:
@@ -123,7 +123,7 @@ else:
         output:
             stats=f"{R}/stats/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.csv",
         params:
-            method=S.get("wasserstein", {}).get("method"),
+            method=S["wasserstein"]["method"],
             seed=S["seed"],
         threads: S["threads"]
         log:

@@ -44,9 +44,9 @@ ITEMS = yaml.safe_load((Path(workflow.basedir) / "items.yaml").read_text())["ite
 REGISTRY = ItemRegistry(ITEMS, SCALE.name, R)
 CAPTURE_SPLIT = S["capture"]["split"]
 # Captured arrays and per-neuron statistics: rules ask for them with capture_file() / stats_file() while
-# they are parsed; with capture.jobs: per_model, rules/activations.smk (included last) then writes each
+# they are parsed; with jobs.capture: per_model, rules/activations.smk (included last) then writes each
 # model's in its dense-pass job.
-CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["capture"]["jobs"])
+CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["jobs"]["capture"])
 
 item_status, item_files, item_reason, item_entry = REGISTRY.status, REGISTRY.files, REGISTRY.reason, REGISTRY.entry
 built_item_files = REGISTRY.built_files

@@ -1,6 +1,6 @@
 # Disentanglement under sparsity (WD paper §3): one FFN matrix sparsified in isolation, neuron by neuron.
 #
-# disentangle_layer: one job per (model, layer, matrix) (`disentangle.jobs: per_layer`), or one job per model
+# disentangle_layer: one job per (model, layer, matrix) (`jobs.disentangle: per_layer`), or one job per model
 # running its layers in turn (`per_model`, small scales: one start-up and model load); pruners fitted on the calibration windows' dense inputs
 # (train split), measured on the capture split's held-out tokens. Files: results/<scale>/disentangle/<model>/
 # L<layer>.<matrix>/{neurons.csv, clusters.csv, samples.npz, summary.json}. The analysis layer (wasserstein.layer)
@@ -9,152 +9,150 @@
 # the items write under `by_model`.
 # Items: WD-F1 (SwiGLU model), WD-FA8 (GELU model), WD-F5 (with the partial runs), F6, F7, F8, FA9, FA4 panel b.
 
-D = S.get("disentangle")
+D = S["disentangle"]
 
-if D:
-    DIS_MATRIX = D["matrix"]
-    DIS_LAYER = W["layer"]
-    DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
-    DIS_F8_LAYERS = disentangle_layers(SCALE)
-    DIS_UNITS = disentangle_units(SCALE)  # model -> layers
-    DIS_GATED = SCALE.gated().name if SCALE.gated() else None  # analysed beside the GELU model (WD-F5b/c, F6-F8, FA4b)
-    DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
-    DIS_SETTINGS = disentangle_settings(SCALE)
-    DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
-                   "calibration_split": SP["calibration"]["split"]}
-    # the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
-    DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
-                           for end in ("in", "out", "weight")} for m, layers in DIS_UNITS.items() for l in layers}
+DIS_MATRIX = D["matrix"]
+DIS_LAYER = W["layer"]
+DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
+DIS_F8_LAYERS = disentangle_layers(SCALE)
+DIS_UNITS = disentangle_units(SCALE)  # model -> layers
+DIS_GATED = SCALE.gated().name if SCALE.gated() else None  # analysed beside the GELU model (WD-F5b/c, F6-F8, FA4b)
+DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
+DIS_SETTINGS = disentangle_settings(SCALE)
+DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
+               "calibration_split": SP["calibration"]["split"]}
+# the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
+DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
+                       for end in ("in", "out", "weight")} for m, layers in DIS_UNITS.items() for l in layers}
 
-    if D["jobs"] == "per_layer":
+if S["jobs"]["disentangle"] == "per_layer":
 
-        rule disentangle_layer:
-            """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
+    rule disentangle_layer:
+        """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
+        input:
+            checkpoints=model_dir,
+            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
+            inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
+            outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
+            weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
+        output:
+            neurons=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/neurons.csv",
+            clusters=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/clusters.csv",
+            samples=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/samples.npz",
+            summary=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/summary.json",
+        params:
+            model=model_spec,
+            layers=lambda w: [int(w.layer)],
+            settings=DIS_SETTINGS,
+            detail=lambda w: [disentangle_detail(SCALE, w.model, w.layer)],
+            context=DIS_CONTEXT,
+            device=DEVICE,
+        threads: S["threads"]
+        resources:
+            gpu=GPU,
+        log:
+            log("disentangle/{model}.L{layer}.{matrix}"),
+        benchmark:
+            bench("disentangle/{model}.L{layer}.{matrix}")
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../scripts/disentangle_layer.py"
+
+else:  # per_model: one job per model runs its layers in turn (one model load)
+
+    for _model, _layers in DIS_UNITS.items():
+        _files = [dis_files(_model, l) for l in _layers]
+
+        rule:
+            name:
+                f"disentangle_{_model}".replace("-", "_").replace(".", "_")
             input:
-                checkpoints=model_dir,
-                calibration=f"{R}/sparsify/{{model}}/calibration.npy",
-                inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
-                outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
-                weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
+                checkpoints=f"{R}/models/{_model}",
+                calibration=f"{R}/sparsify/{_model}/calibration.npy",
+                inputs=[DIS_INPUTS[_model, l]["in"] for l in _layers],
+                outputs=[DIS_INPUTS[_model, l]["out"] for l in _layers],
+                weight=[DIS_INPUTS[_model, l]["weight"] for l in _layers],
             output:
-                neurons=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/neurons.csv",
-                clusters=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/clusters.csv",
-                samples=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/samples.npz",
-                summary=f"{R}/disentangle/{{model}}/L{{layer}}.{{matrix}}/summary.json",
+                neurons=[f["neurons"] for f in _files],
+                clusters=[f["clusters"] for f in _files],
+                samples=[f["samples"] for f in _files],
+                summary=[f["summary"] for f in _files],
             params:
-                model=model_spec,
-                layers=lambda w: [int(w.layer)],
+                model=asdict(MODELS[_model]),
+                layers=_layers,
+                matrix=DIS_MATRIX,
                 settings=DIS_SETTINGS,
-                detail=lambda w: [disentangle_detail(SCALE, w.model, w.layer)],
+                detail=[disentangle_detail(SCALE, _model, l) for l in _layers],
                 context=DIS_CONTEXT,
                 device=DEVICE,
             threads: S["threads"]
             resources:
                 gpu=GPU,
             log:
-                log("disentangle/{model}.L{layer}.{matrix}"),
+                log(f"disentangle/{_model}"),
             benchmark:
-                bench("disentangle/{model}.L{layer}.{matrix}")
+                bench(f"disentangle/{_model}")
             conda:
                 "../envs/torch.yaml"
             script:
                 "../scripts/disentangle_layer.py"
 
-    else:  # per_model: one job per model runs its layers in turn (one model load)
+# WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
+for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
+    _files = dis_files(SCALE.role(_role).name, DIS_LAYER)
 
-        for _model, _layers in DIS_UNITS.items():
-            _files = [dis_files(_model, l) for l in _layers]
-
-            rule:
-                name:
-                    f"disentangle_{_model}".replace("-", "_").replace(".", "_")
-                input:
-                    checkpoints=f"{R}/models/{_model}",
-                    calibration=f"{R}/sparsify/{_model}/calibration.npy",
-                    inputs=[DIS_INPUTS[_model, l]["in"] for l in _layers],
-                    outputs=[DIS_INPUTS[_model, l]["out"] for l in _layers],
-                    weight=[DIS_INPUTS[_model, l]["weight"] for l in _layers],
-                output:
-                    neurons=[f["neurons"] for f in _files],
-                    clusters=[f["clusters"] for f in _files],
-                    samples=[f["samples"] for f in _files],
-                    summary=[f["summary"] for f in _files],
-                params:
-                    model=asdict(MODELS[_model]),
-                    layers=_layers,
-                    matrix=DIS_MATRIX,
-                    settings=DIS_SETTINGS,
-                    detail=[disentangle_detail(SCALE, _model, l) for l in _layers],
-                    context=DIS_CONTEXT,
-                    device=DEVICE,
-                threads: S["threads"]
-                resources:
-                    gpu=GPU,
-                log:
-                    log(f"disentangle/{_model}"),
-                benchmark:
-                    bench(f"disentangle/{_model}")
-                conda:
-                    "../envs/torch.yaml"
-                script:
-                    "../scripts/disentangle_layer.py"
-
-    # WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
-    for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
-        _files = dis_files(SCALE.role(_role).name, DIS_LAYER)
-
-        rule:
-            name:
-                _name
-            input:
-                neurons=_files["neurons"],
-                samples=_files["samples"],
-                summary=_files["summary"],
-            output:
-                **item_outputs(_item),
-            params:
-                item=_item,
-                scale=SCALE.name,
-            log:
-                log(f"items/{_item}"),
-            conda:
-                "../envs/analysis.yaml"
-            script:
-                "../scripts/wd_fig1.py"
-
-    rule wd_fig6_analysis:
-        """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
+    rule:
+        name:
+            _name
         input:
-            **{k: v for k, v in dis_files(DIS_GELU, DIS_LAYER).items() if k != "clusters"},
-            **dis_gated_inputs("neurons", "samples", "summary"),
+            neurons=_files["neurons"],
+            samples=_files["samples"],
+            summary=_files["summary"],
         output:
-            **item_outputs("WD-F6"),
+            **item_outputs(_item),
         params:
+            item=_item,
             scale=SCALE.name,
         log:
-            log("items/WD-F6"),
+            log(f"items/{_item}"),
         conda:
             "../envs/analysis.yaml"
         script:
-            "../scripts/wd_fig6.py"
+            "../scripts/wd_fig1.py"
 
-    if S.get("partial"):
+rule wd_fig6_analysis:
+    """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
+    input:
+        **{k: v for k, v in dis_files(DIS_GELU, DIS_LAYER).items() if k != "clusters"},
+        **dis_gated_inputs("neurons", "samples", "summary"),
+    output:
+        **item_outputs("WD-F6"),
+    params:
+        scale=SCALE.name,
+    log:
+        log("items/WD-F6"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig6.py"
 
-        rule wd_fig5_analysis:
-            """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
-            input:
-                partial=f"{R}/partial/{S['partial']['model']}/wd.json",
-                neurons=dis_files(DIS_GELU, DIS_LAYER)["neurons"],
-                summary=dis_files(DIS_GELU, DIS_LAYER)["summary"],
-                **dis_gated_inputs("neurons", "summary"),
-            output:
-                **item_outputs("WD-F5"),
-            params:
-                headline=S["partial"]["headline"],
-                scale=SCALE.name,
-            log:
-                log("items/WD-F5"),
-            conda:
-                "../envs/torch.yaml"  # entangle.sparsify.partial (per-window NLL of the partial runs) imports torch
-            script:
-                "../scripts/wd_fig5.py"
+
+rule wd_fig5_analysis:
+    """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
+    input:
+        partial=f"{R}/partial/{S['partial']['model']}/wd.json",
+        neurons=dis_files(DIS_GELU, DIS_LAYER)["neurons"],
+        summary=dis_files(DIS_GELU, DIS_LAYER)["summary"],
+        **dis_gated_inputs("neurons", "summary"),
+    output:
+        **item_outputs("WD-F5"),
+    params:
+        headline=S["partial"]["headline"],
+        scale=SCALE.name,
+    log:
+        log("items/WD-F5"),
+    conda:
+        "../envs/torch.yaml"  # entangle.sparsify.partial (per-window NLL of the partial runs) imports torch
+    script:
+        "../scripts/wd_fig5.py"

@@ -119,7 +119,7 @@ rule ne_sae_data:
         data=f"{SAE_DIR}/data.npz",
     params:
         dataset=SAE["dataset"],
-        local_path=SAE.get("local_path"),
+        local_path=SAE["local_path"],
         seed=S["seed"],
     log:
         log("sae/data"),

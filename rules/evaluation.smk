@@ -11,7 +11,7 @@ rule perplexity:
         summary=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.json",
     params:
         model=model_spec,
-        max_windows=S["evaluation"].get("max_windows"),
+        max_windows=S["evaluation"]["max_windows"],
         seed=S["seed"],
         device=DEVICE,
     threads: S["threads"]

@@ -17,7 +17,7 @@ if TRAINED:
         params:
             text_dir=text_dir,
             model=model_spec,
-            training=S.get("training"),
+            training=S["training"],
             seed=S["seed"],
         threads: S["threads"]
         log:

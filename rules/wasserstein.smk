@@ -1,7 +1,7 @@
 # Wasserstein neurons: mapping difficulty, and the items built from the per-neuron statistics (WD, moments,
 # weights; rules/activations.smk): WD-F2, WD-FA1, WD-FA2, WD-FA4 panel a, NC-F1, NC-F7, NC-F8.
 
-W = S.get("wasserstein", {})
+W = S["wasserstein"]
 
 
 rule mapping_difficulty:
@@ -29,142 +29,141 @@ rule mapping_difficulty:
 
 GATED = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
 
-if W:
-    GELU = SCALE.role("gelu").name
-    LAYER = W["layer"]
+GELU = SCALE.role("gelu").name
+LAYER = W["layer"]
 
-    rule wd_fig2_analysis:
-        """WD-F2: output distribution and IO relationship of a random and a Wasserstein neuron; WD vs MD."""
+rule wd_fig2_analysis:
+    """WD-F2: output distribution and IO relationship of a random and a Wasserstein neuron; WD vs MD."""
+    input:
+        stats=stats_file(GELU, MODELS[GELU].revision, LAYER),
+        mapping=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"]),
+        pairs=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"], kind="npz"),
+        inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
+        outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
+        **({f"gated_{k}": v for k, v in item_matrix_files(GATED, LAYER, "gate", W["md_pairs"]).items()}
+           if GATED else {}),
+    output:
+        **item_outputs("WD-F2"),
+    params:
+        record=model_record("gelu"),
+        gated_record=model_record("gated") if GATED else None,
+        layer=LAYER,
+        scale=SCALE.name,
+    log:
+        log("items/WD-F2"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig2.py"
+
+LAYER_MODELS = list(dict.fromkeys([SCALE.role(r).name for r in W["layer_roles"]] + ([GATED.name] if GATED else [])))
+
+rule wd_fig_a1_analysis:
+    """WD-FA1: WD distribution of every FFN linear (claim 1: up, gate, down), each layer's top-WD vs median
+    up-projection neuron."""
+    input:
+        stats=[stats_file(m, MODELS[m].revision, l, x) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)
+               for x in MODELS[m].matrices],
+        outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
+    output:
+        **item_outputs("WD-FA1"),
+    params:
+        models=[{"name": m, "layers": MODELS[m].n_layers, "family": MODELS[m].family,
+                 "matrices": list(MODELS[m].matrices)} for m in LAYER_MODELS],
+        method=W["method"],
+        seed=S["seed"],
+        scale=SCALE.name,
+    log:
+        log("items/WD-FA1"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig_a1.py"
+
+for _item, _role in (("NC-F7", "gelu"), ("NC-F8", "relu")):
+    _m = SCALE.role(_role).name
+
+    rule:
+        name:
+            f"{_item.lower().replace('-', '_')}_analysis"
         input:
-            stats=stats_file(GELU, MODELS[GELU].revision, LAYER),
-            mapping=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"]),
-            pairs=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"], kind="npz"),
-            inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
-            outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
-            **({f"gated_{k}": v for k, v in item_matrix_files(GATED, LAYER, "gate", W["md_pairs"]).items()}
-               if GATED else {}),
+            stats=stats_file(_m, MODELS[_m].revision, LAYER),
+            outputs=capture_file(_m, MODELS[_m].revision, LAYER),
         output:
-            **item_outputs("WD-F2"),
+            **item_outputs(_item),
         params:
-            record=model_record("gelu"),
-            gated_record=model_record("gated") if GATED else None,
+            item=_item,
+            record=model_record(_role),
             layer=LAYER,
+            top=W["gallery"],
             scale=SCALE.name,
         log:
-            log("items/WD-F2"),
+            log(f"items/{_item}"),
         conda:
             "../envs/analysis.yaml"
         script:
-            "../scripts/wd_fig2.py"
+            "../scripts/nc_gallery.py"
 
-    LAYER_MODELS = list(dict.fromkeys([SCALE.role(r).name for r in W["layer_roles"]] + ([GATED.name] if GATED else [])))
+rule wd_fig_a4a_analysis:
+    """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
+    input:
+        stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(MODELS[GELU].n_layers)],
+        **({"gated_stats": [stats_file(GATED.name, GATED.revision, l, "gate") for l in range(GATED.n_layers)]}
+           if GATED else {}),
+    output:
+        **item_outputs("WD-FA4a", registered_as="WD-FA4"),
+    params:
+        record=model_record("gelu"),
+        gated_record=model_record("gated") if GATED else None,
+        layer=LAYER,
+        percent=W["overlap_percent"],
+        scale=SCALE.name,
+    log:
+        log("items/WD-FA4a"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig_a4a.py"
 
-    rule wd_fig_a1_analysis:
-        """WD-FA1: WD distribution of every FFN linear (claim 1: up, gate, down), each layer's top-WD vs median
-        up-projection neuron."""
-        input:
-            stats=[stats_file(m, MODELS[m].revision, l, x) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)
-                   for x in MODELS[m].matrices],
-            outputs=[capture_file(m, MODELS[m].revision, l) for m in LAYER_MODELS for l in range(MODELS[m].n_layers)],
-        output:
-            **item_outputs("WD-FA1"),
-        params:
-            models=[{"name": m, "layers": MODELS[m].n_layers, "family": MODELS[m].family,
-                     "matrices": list(MODELS[m].matrices)} for m in LAYER_MODELS],
-            method=W.get("method", "fast"),
-            seed=S["seed"],
-            scale=SCALE.name,
-        log:
-            log("items/WD-FA1"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/wd_fig_a1.py"
+rule wd_fig_a2_analysis:
+    """WD-FA2: row-update norms and WD of the final top-WD neurons across training checkpoints."""
+    input:
+        stats=[stats_file(GELU, r, LAYER) for r in SCALE.dynamics_revisions()],
+        weights=[capture_file(GELU, r, LAYER, end="weight") for r in SCALE.dynamics_revisions()],
+    output:
+        **item_outputs("WD-FA2"),
+    params:
+        revisions=SCALE.dynamics_revisions(),
+        record=model_record("gelu"),
+        layer=LAYER,
+        dynamics=W["dynamics"],
+        tokens_per_step=S["training"]["batch_size"] * S["context"] if TRAINED else 2097152,
+        scale=SCALE.name,
+    log:
+        log("items/WD-FA2"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig_a2.py"
 
-    for _item, _role in (("NC-F7", "gelu"), ("NC-F8", "relu")):
-        _m = SCALE.role(_role).name
+SIZES = S["roles"]["sizes"]
 
-        rule:
-            name:
-                f"{_item.lower().replace('-', '_')}_analysis"
-            input:
-                stats=stats_file(_m, MODELS[_m].revision, LAYER),
-                outputs=capture_file(_m, MODELS[_m].revision, LAYER),
-            output:
-                **item_outputs(_item),
-            params:
-                item=_item,
-                record=model_record(_role),
-                layer=LAYER,
-                top=W["gallery"],
-                scale=SCALE.name,
-            log:
-                log(f"items/{_item}"),
-            conda:
-                "../envs/analysis.yaml"
-            script:
-                "../scripts/nc_gallery.py"
-
-    rule wd_fig_a4a_analysis:
-        """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
-        input:
-            stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(MODELS[GELU].n_layers)],
-            **({"gated_stats": [stats_file(GATED.name, GATED.revision, l, "gate") for l in range(GATED.n_layers)]}
-               if GATED else {}),
-        output:
-            **item_outputs("WD-FA4a", registered_as="WD-FA4"),
-        params:
-            record=model_record("gelu"),
-            gated_record=model_record("gated") if GATED else None,
-            layer=LAYER,
-            percent=W["overlap_percent"],
-            scale=SCALE.name,
-        log:
-            log("items/WD-FA4a"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/wd_fig_a4a.py"
-
-    rule wd_fig_a2_analysis:
-        """WD-FA2: row-update norms and WD of the final top-WD neurons across training checkpoints."""
-        input:
-            stats=[stats_file(GELU, r, LAYER) for r in SCALE.dynamics_revisions()],
-            weights=[capture_file(GELU, r, LAYER, end="weight") for r in SCALE.dynamics_revisions()],
-        output:
-            **item_outputs("WD-FA2"),
-        params:
-            revisions=SCALE.dynamics_revisions(),
-            record=model_record("gelu"),
-            layer=LAYER,
-            dynamics=W["dynamics"],
-            tokens_per_step=S.get("training", {}).get("batch_size", 1024) * S["context"] if TRAINED else 2097152,
-            scale=SCALE.name,
-        log:
-            log("items/WD-FA2"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/wd_fig_a2.py"
-
-    SIZES = S["roles"]["sizes"]
-
-    rule nc_fig1_analysis:
-        """NC-F1: WD distributions across model sizes (and checkpoints); top-10 WN weight changes per interval."""
-        input:
-            stats=[stats_file(m, r, LAYER) for m in SIZES for r in SCALE.interval_revisions(m)],
-            weights=[capture_file(m, r, LAYER, end="weight") for m in SIZES for r in SCALE.interval_revisions(m)],
-        output:
-            **item_outputs("NC-F1"),
-        params:
-            models=[{"name": m, "revisions": SCALE.interval_revisions(m),
-                     "parameters": MODELS[m].size or MODELS[m].hub_id} for m in SIZES],
-            layer=LAYER,
-            top=W["dynamics"]["top"],
-            scale=SCALE.name,
-        log:
-            log("items/NC-F1"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_fig1.py"
+rule nc_fig1_analysis:
+    """NC-F1: WD distributions across model sizes (and checkpoints); top-10 WN weight changes per interval."""
+    input:
+        stats=[stats_file(m, r, LAYER) for m in SIZES for r in SCALE.interval_revisions(m)],
+        weights=[capture_file(m, r, LAYER, end="weight") for m in SIZES for r in SCALE.interval_revisions(m)],
+    output:
+        **item_outputs("NC-F1"),
+    params:
+        models=[{"name": m, "revisions": SCALE.interval_revisions(m),
+                 "parameters": MODELS[m].size or MODELS[m].hub_id} for m in SIZES],
+        layer=LAYER,
+        top=W["dynamics"]["top"],
+        scale=SCALE.name,
+    log:
+        log("items/NC-F1"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_fig1.py"

@@ -5,7 +5,7 @@
 # in every layer) -> per layer (one job each, so a cluster spreads them) the top-MD neurons, their OI
 # ratios over all pairs and their top pairs -> the cross-layer heatmap and the neuron-level items.
 
-Z = S.get("zscores", {})
+Z = S["zscores"]
 
 
 rule nc_layer_top_pairs:
@@ -20,8 +20,8 @@ rule nc_layer_top_pairs:
     wildcard_constraints:
         pairs=r"\d+",
     params:
-        top_neurons=Z.get("top_neurons", 10),
-        top_pairs=Z.get("top_pairs", 10),
+        top_neurons=Z["top_neurons"],
+        top_pairs=Z["top_pairs"],
     threads: 1
     log:
         log("zscores/{model}.{revision}.{split}.L{layer}.{matrix}.pairs{pairs}"),
@@ -49,131 +49,130 @@ rule nc_vocabulary:
         "../scripts/nc_vocabulary.py"
 
 
-if Z:
-    _ZSPEC = SCALE.role("gelu")
-    ZMODEL, ZREV, ZMATRIX, ZLAYER = _ZSPEC.name, _ZSPEC.revision, Z["matrix"], Z["layer"]
-    Z_LAYERS = zscore_layers(SCALE)  # settings checked by check_scale (rules/common.smk)
-    Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
-    Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
+_ZSPEC = SCALE.role("gelu")
+ZMODEL, ZREV, ZMATRIX, ZLAYER = _ZSPEC.name, _ZSPEC.revision, Z["matrix"], Z["layer"]
+Z_LAYERS = zscore_layers(SCALE)  # settings checked by check_scale (rules/common.smk)
+Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
+Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
 
-    Z_LAYER_INPUTS = {"top": zscore_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),  # what NC-F3, F5 and F6 read
-                      "md": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
-                      "pairs_path": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, kind="npz"),
-                      "inputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, end="in"),
-                      "outputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
-                      "tokens": f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
-                      "vocabulary": f"{R}/tokens/{ZMODEL}/vocabulary.json"}
+Z_LAYER_INPUTS = {"top": zscore_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),  # what NC-F3, F5 and F6 read
+                  "md": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
+                  "pairs_path": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, kind="npz"),
+                  "inputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, end="in"),
+                  "outputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
+                  "tokens": f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
+                  "vocabulary": f"{R}/tokens/{ZMODEL}/vocabulary.json"}
 
-    # The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
-    # the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
-    _G = SCALE.gated()
-    G_LAYER_INPUTS, G_PARAMS = {}, {}  # NC-F3, F5, F6 inputs prefixed gated_ and their params (none without)
-    if _G:
-        G_LAYERS = [l for l in range(_G.n_layers) if l not in Z["exclude_layers"]]
-        G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
-        G_PARAMS = {"gated_record": G_RECORD, "gated_select": {
-            **Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
-            "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list) else Z["table_neurons"]}}
-        G_LAYER_INPUTS = {"gated_top": zscore_file(_G.name, _G.revision, ZLAYER, "gate"),
-                          "gated_md": mapping_file(_G.name, _G.revision, ZLAYER, "gate"),
-                          "gated_pairs_path": mapping_file(_G.name, _G.revision, ZLAYER, "gate", kind="npz"),
-                          "gated_inputs": capture_file(_G.name, _G.revision, ZLAYER, "gate", end="in"),
-                          "gated_outputs": capture_file(_G.name, _G.revision, ZLAYER, "gate"),
-                          "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy",
-                          "gated_vocabulary": f"{R}/tokens/{_G.name}/vocabulary.json"}
+# The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
+# the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
+_G = SCALE.gated()
+G_LAYER_INPUTS, G_PARAMS = {}, {}  # NC-F3, F5, F6 inputs prefixed gated_ and their params (none without)
+if _G:
+    G_LAYERS = [l for l in range(_G.n_layers) if l not in Z["exclude_layers"]]
+    G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
+    G_PARAMS = {"gated_record": G_RECORD, "gated_select": {
+        **Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
+        "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list) else Z["table_neurons"]}}
+    G_LAYER_INPUTS = {"gated_top": zscore_file(_G.name, _G.revision, ZLAYER, "gate"),
+                      "gated_md": mapping_file(_G.name, _G.revision, ZLAYER, "gate"),
+                      "gated_pairs_path": mapping_file(_G.name, _G.revision, ZLAYER, "gate", kind="npz"),
+                      "gated_inputs": capture_file(_G.name, _G.revision, ZLAYER, "gate", end="in"),
+                      "gated_outputs": capture_file(_G.name, _G.revision, ZLAYER, "gate"),
+                      "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy",
+                      "gated_vocabulary": f"{R}/tokens/{_G.name}/vocabulary.json"}
 
-    rule nc_fig2_analysis:
-        """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
-        input:
-            tops=[zscore_file(ZMODEL, ZREV, l, ZMATRIX) for l in Z_LAYERS],
-            pairs_paths=[mapping_file(ZMODEL, ZREV, l, ZMATRIX, kind="npz") for l in Z_LAYERS],
-            tokens=f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
-            **({"gated_tops": [zscore_file(_G.name, _G.revision, l, "gate") for l in G_LAYERS],
-                "gated_pairs_paths": [mapping_file(_G.name, _G.revision, l, "gate", kind="npz") for l in G_LAYERS],
-                "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy"} if _G else {}),
-        output:
-            **item_outputs("NC-F2"),
-        params:
-            **({"gated_layers": G_LAYERS, "gated_record": G_RECORD} if _G else {}),
-            layers=Z_LAYERS,
-            excluded=Z["exclude_layers"],
-            special=ZLAYER,
-            normalize=Z["normalize"],
-            record=Z_RECORD,
-            scale=SCALE.name,
-        log:
-            log("items/NC-F2"),
-        benchmark:
-            bench("items/NC-F2")
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_fig2.py"
+rule nc_fig2_analysis:
+    """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
+    input:
+        tops=[zscore_file(ZMODEL, ZREV, l, ZMATRIX) for l in Z_LAYERS],
+        pairs_paths=[mapping_file(ZMODEL, ZREV, l, ZMATRIX, kind="npz") for l in Z_LAYERS],
+        tokens=f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
+        **({"gated_tops": [zscore_file(_G.name, _G.revision, l, "gate") for l in G_LAYERS],
+            "gated_pairs_paths": [mapping_file(_G.name, _G.revision, l, "gate", kind="npz") for l in G_LAYERS],
+            "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy"} if _G else {}),
+    output:
+        **item_outputs("NC-F2"),
+    params:
+        **({"gated_layers": G_LAYERS, "gated_record": G_RECORD} if _G else {}),
+        layers=Z_LAYERS,
+        excluded=Z["exclude_layers"],
+        special=ZLAYER,
+        normalize=Z["normalize"],
+        record=Z_RECORD,
+        scale=SCALE.name,
+    log:
+        log("items/NC-F2"),
+    benchmark:
+        bench("items/NC-F2")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_fig2.py"
 
-    rule nc_fig3_analysis:
-        """NC-F3: one entangled neuron: top OI pairs (T1, T2, NT1, NT2), their pre-activations, IO scatter."""
-        input:
-            **Z_LAYER_INPUTS,
-            **G_LAYER_INPUTS,
-        output:
-            **item_outputs("NC-F3"),
-        params:
-            **G_PARAMS,
-            layer=ZLAYER,
-            select=Z_NEURONS,
-            record=Z_RECORD,
-            scale=SCALE.name,
-        log:
-            log("items/NC-F3"),
-        benchmark:
-            bench("items/NC-F3")
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_fig3.py"
+rule nc_fig3_analysis:
+    """NC-F3: one entangled neuron: top OI pairs (T1, T2, NT1, NT2), their pre-activations, IO scatter."""
+    input:
+        **Z_LAYER_INPUTS,
+        **G_LAYER_INPUTS,
+    output:
+        **item_outputs("NC-F3"),
+    params:
+        **G_PARAMS,
+        layer=ZLAYER,
+        select=Z_NEURONS,
+        record=Z_RECORD,
+        scale=SCALE.name,
+    log:
+        log("items/NC-F3"),
+    benchmark:
+        bench("items/NC-F3")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_fig3.py"
 
-    rule nc_fig5_analysis:
-        """NC-F5: top OI pairs of further entangled neurons of the layer, with a token-category breakdown."""
-        input:
-            **Z_LAYER_INPUTS,
-            **G_LAYER_INPUTS,
-        output:
-            **item_outputs("NC-F5"),
-            categories_csv=f"{R}/tables/NC-F5.categories.csv",
-            categories_markdown=f"{R}/tables/NC-F5.categories.md",
-        params:
-            **G_PARAMS,
-            layer=ZLAYER,
-            select=Z_NEURONS,
-            record=Z_RECORD,
-            scale=SCALE.name,
-        log:
-            log("items/NC-F5"),
-        benchmark:
-            bench("items/NC-F5")
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_fig5.py"
+rule nc_fig5_analysis:
+    """NC-F5: top OI pairs of further entangled neurons of the layer, with a token-category breakdown."""
+    input:
+        **Z_LAYER_INPUTS,
+        **G_LAYER_INPUTS,
+    output:
+        **item_outputs("NC-F5"),
+        categories_csv=f"{R}/tables/NC-F5.categories.csv",
+        categories_markdown=f"{R}/tables/NC-F5.categories.md",
+    params:
+        **G_PARAMS,
+        layer=ZLAYER,
+        select=Z_NEURONS,
+        record=Z_RECORD,
+        scale=SCALE.name,
+    log:
+        log("items/NC-F5"),
+    benchmark:
+        bench("items/NC-F5")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_fig5.py"
 
-    rule nc_fig6_analysis:
-        """NC-F6: IO scatters of the layer's other entangled neurons, top OI pairs highlighted."""
-        input:
-            **{k: v for k, v in Z_LAYER_INPUTS.items() if k not in ("tokens", "vocabulary")},
-            **{k: v for k, v in G_LAYER_INPUTS.items() if k not in ("gated_tokens", "gated_vocabulary")},
-        output:
-            **item_outputs("NC-F6"),
-        params:
-            **G_PARAMS,
-            layer=ZLAYER,
-            select=Z_NEURONS,
-            record=Z_RECORD,
-            scale=SCALE.name,
-        log:
-            log("items/NC-F6"),
-        benchmark:
-            bench("items/NC-F6")
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_fig6.py"
+rule nc_fig6_analysis:
+    """NC-F6: IO scatters of the layer's other entangled neurons, top OI pairs highlighted."""
+    input:
+        **{k: v for k, v in Z_LAYER_INPUTS.items() if k not in ("tokens", "vocabulary")},
+        **{k: v for k, v in G_LAYER_INPUTS.items() if k not in ("gated_tokens", "gated_vocabulary")},
+    output:
+        **item_outputs("NC-F6"),
+    params:
+        **G_PARAMS,
+        layer=ZLAYER,
+        select=Z_NEURONS,
+        record=Z_RECORD,
+        scale=SCALE.name,
+    log:
+        log("items/NC-F6"),
+    benchmark:
+        bench("items/NC-F6")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_fig6.py"

@@ -1,5 +1,5 @@
 """Everything one model computes from the text with its tokenizer and dense weights, in one job
-(`capture.jobs: per_model`): token windows of every split the rules read, its sparsification calibration
+(`jobs.capture: per_model`): token windows of every split the rules read, its sparsification calibration
 windows and vocabulary where needed, its evaluation perplexity, and every requested capture: per revision one
 model load and one forward pass over the capture windows hooking every requested layer and matrix, then each
 matrix's per-neuron statistics from its outputs. Writes the same files, with the same bytes, as the per-file

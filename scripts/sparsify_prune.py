@@ -1,6 +1,6 @@
 """Sparsify one model's feed-forward linears with one method and sparsity, then measure test perplexity.
 
-One job may run several settings (`sparsify.jobs: per_method` at small scales, where process start-up
+One job may run several settings (`jobs.sparsify: per_method` or `per_model` at small scales, where process start-up
 costs more than the pruning): the dense model is reloaded for each, so every run starts from it.
 
 Block by block (entangle.sparsify.sequential): calibration statistics from the dense block, prune, propagate

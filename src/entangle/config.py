@@ -1,8 +1,10 @@
-"""Workflow configuration: one block per scale, validated before any job runs.
+"""Workflow configuration: defaults plus one short block of differences per scale, validated before any job runs.
 
-`load_scale(raw)` checks the whole file against schemas/config.schema.yaml, then the cross-references
-a schema cannot express (roles name defined models of the right family, the tokenizer matches the
-models), and returns the chosen scale as a `Scale`. Errors name the key and the allowed values.
+config.yaml holds `defaults` (every analysis setting once) and `scales` (each scale's text, tokenizer, models,
+roles and the settings where it differs). `scale_settings(raw, name)` merges the two (mappings key by key, anything
+else replaced); `load_scale(raw)` checks every scale's merged settings against schemas/config.schema.yaml, then
+the cross-references a schema cannot express (roles name defined models of the right family, the tokenizer
+matches the models), and returns the chosen scale as a `Scale`. Errors name the key and the allowed values.
 """
 
 from __future__ import annotations
@@ -125,12 +127,27 @@ def _where(path) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
-def _explain(error: jsonschema.ValidationError) -> str:
-    where = _where(error.absolute_path)
+def _origin(path, raw: dict) -> list:
+    """Where a key of a scale's merged settings was written: under `scales.<name>` if the scale sets it,
+    else under `defaults`."""
+    path = list(path)
+    if len(path) < 2 or path[0] != "scales":
+        return path
+    node = raw["scales"][path[1]] or {}
+    for key in path[2:]:
+        if not isinstance(node, dict) or key not in node:
+            return ["defaults", *path[2:]]
+        node = node[key]
+    return path
+
+
+def _explain(error: jsonschema.ValidationError, raw: dict) -> str:
+    where = _where(_origin(error.absolute_path, raw))
     kind, schema = error.validator, error.schema
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
+        where = _where(_origin([*error.absolute_path, unknown[0]], raw)[:-1]) if unknown else where
         return f"unknown key {', '.join(map(repr, unknown))} at {where}; allowed keys: {', '.join(allowed)}"
     if kind == "enum":
         return f"{where} = {error.instance!r} is not allowed; allowed values: {', '.join(map(str, schema['enum']))}"
@@ -141,14 +158,35 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+def merged(defaults: dict, overrides: dict) -> dict:
+    """`overrides` on top of `defaults`: mappings merge key by key, any other value replaces the default."""
+    out = dict(defaults)
+    for key, value in overrides.items():
+        base = out.get(key)
+        out[key] = merged(base, value) if isinstance(base, dict) and isinstance(value, dict) else value
+    return out
+
+
+def scale_settings(raw: dict, name: str) -> dict:
+    """The settings of scale `name`: its block under `scales` on top of `defaults`."""
+    if not isinstance(raw.get("scales"), dict) or name not in raw["scales"]:
+        raise ConfigError(f"scale {name!r} is not defined; choose one of: {', '.join(raw.get('scales') or {})}")
+    return merged(raw.get("defaults") or {}, raw["scales"][name] or {})
+
+
 def validate(raw: dict) -> None:
-    """Raise ConfigError for the first schema violation, else return None."""
+    """Raise ConfigError for the first schema violation of any scale's merged settings, else return None."""
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(raw), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    top = {k: v for k, v in raw.items() if k != "scales"}
+    if isinstance(raw.get("scales"), dict):
+        top["scales"] = {name: scale_settings(raw, name) for name in raw["scales"]}
+    else:
+        top["scales"] = raw.get("scales")
+    errors = sorted(validator.iter_errors(top), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        deepest = max(errors, key=lambda e: len(e.absolute_path))
-        raise ConfigError(f"invalid config: {_explain(jsonschema.exceptions.best_match([deepest]))}")
+        deepest = jsonschema.exceptions.best_match([max(errors, key=lambda e: len(e.absolute_path))])
+        raise ConfigError(f"invalid config: {_explain(deepest, raw)}")
 
 
 def _model_spec(name: str, entry: dict, settings: dict, results: Path) -> ModelSpec:
@@ -181,9 +219,7 @@ def load_scale(raw: dict, scale: str | None = None) -> Scale:
     """Validate the whole config and return the scale named by `scale` (default: raw['scale'])."""
     validate(raw)
     name = scale or raw["scale"]
-    if name not in raw["scales"]:
-        raise ConfigError(f"scale {name!r} is not defined; choose one of: {', '.join(raw['scales'])}")
-    settings = raw["scales"][name]
+    settings = scale_settings(raw, name)
     results = Path("results") / name
     models = {m: _model_spec(m, entry, settings, results) for m, entry in settings["models"].items()}
     roles = settings["roles"]

@@ -35,7 +35,7 @@ def mutated(path, value):
     raw = copy.deepcopy(RAW)
     node = raw
     for key in path[:-1]:
-        node = node[key]
+        node = node.setdefault(key, {})
     node[path[-1]] = value
     return raw
 
@@ -58,6 +58,39 @@ def mutated(path, value):
 def test_bad_config_names_key_and_allowed_values(path, value, expected):
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_scale(mutated(path, value), "mini")
+
+
+def test_a_scale_block_lists_only_its_differences_from_the_defaults():
+    smoke = load_scale(RAW, "smoke").settings
+    assert "md_pairs" not in RAW["scales"]["smoke"].get("wasserstein", {}).get("dynamics", {})
+    assert smoke["wasserstein"]["md_pairs"] == RAW["scales"]["smoke"]["wasserstein"]["md_pairs"]  # the scale's value
+    assert smoke["wasserstein"]["gallery"] == RAW["defaults"]["wasserstein"]["gallery"]  # the default, merged in
+    assert smoke["wasserstein"]["dynamics"]["top"] == RAW["defaults"]["wasserstein"]["dynamics"]["top"]
+    assert smoke["sparsify"]["sparsities"] == RAW["scales"]["smoke"]["sparsify"]["sparsities"]  # lists replace
+
+
+@pytest.mark.parametrize("scale", ["smoke", "mini", "real", "paper"])
+def test_every_scale_has_every_default_key(scale):
+    def keys(d, prefix=""):
+        return {f"{prefix}{k}" for k in d} | {x for k, v in d.items() if isinstance(v, dict)
+                                              for x in keys(v, f"{prefix}{k}.")}
+    defaults = {k for k in keys(RAW["defaults"]) if not k.startswith("neuron_embeddings.text")}
+    assert defaults <= keys(load_scale(RAW, scale).settings)
+
+
+def test_an_error_in_the_defaults_names_the_defaults():
+    with pytest.raises(ConfigError, match=re.escape("defaults.negative.percent")):
+        load_scale(mutated(["defaults", "negative", "percent"], 0), "smoke")
+    with pytest.raises(ConfigError, match=re.escape("unknown key 'fo' at defaults.zscores")):
+        load_scale(mutated(["defaults", "zscores", "fo"], 1), "smoke")
+    with pytest.raises(ConfigError, match=re.escape("unknown key 'fo' at scales.mini.zscores")):
+        load_scale(mutated(["scales", "mini", "zscores", "fo"], 1), "mini")
+
+
+def test_job_grouping_uses_one_vocabulary():
+    with pytest.raises(ConfigError, match=re.escape("jobs.partial = 'one' is not allowed; allowed values: per_model, "
+                                                    "per_selection")):
+        load_scale(mutated(["scales", "mini", "jobs", "partial"], "one"), "mini")
 
 
 def test_unknown_scale_lists_choices():

@@ -22,7 +22,7 @@ def model(assumptions=None, **changes) -> CostModel:
         node = raw["scales"]["paper"]
         *parents, last = path.split(".")
         for key in parents:
-            node = node[key]
+            node = node.setdefault(key, {})
         node[last] = value
     return CostModel(load_scale(raw, "paper"), assumptions)
 

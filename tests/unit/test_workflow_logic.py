@@ -25,7 +25,7 @@ def scale_with(name, **changes):
         node = raw["scales"][name]
         *parents, last = path.split(".")
         for key in parents:
-            node = node[key]
+            node = node.setdefault(key, {})
         node[last] = value
     return load_scale(raw, name)
 
@@ -144,10 +144,7 @@ def test_calibration_models_are_every_model_some_sparsification_reads():
     assert calibration_models(settings) == ["neox-m", "llama"]
     settings = copy.deepcopy(settings)
     settings["partial"]["model"] = "opt"
-    del settings["disentangle"]
     assert calibration_models(settings) == ["neox-m", "llama", "opt"]
-    del settings["sparsify"]
-    assert calibration_models(settings) == []
 
 
 # --- checks ----------------------------------------------------------------------------------------------
@@ -175,11 +172,13 @@ def test_inconsistent_settings_name_the_key(changes, message):
         check_scale(scale_with("smoke", **changes))
 
 
-def test_partial_needs_a_sparsify_block():
+def test_every_analysis_block_is_required_once_the_defaults_are_merged():
     raw = copy.deepcopy(RAW)
-    del raw["scales"]["smoke"]["sparsify"], raw["scales"]["smoke"]["disentangle"]
-    with pytest.raises(ConfigError, match="partial needs a `sparsify` block"):
-        check_scale(load_scale(raw, "smoke"))
+    del raw["defaults"]["sparsify"]
+    for block in raw["scales"].values():
+        block.pop("sparsify", None)
+    with pytest.raises(ConfigError, match=r"'sparsify' is a required property at scales\.(smoke|mini|real|paper)"):
+        load_scale(raw, "smoke")
 
 
 def test_zscore_layers_leave_out_the_excluded():

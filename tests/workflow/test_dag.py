@@ -42,7 +42,7 @@ def test_real_dag_converts_the_wheel_model_and_trains_the_zoo_on_prose():
             "HuggingFaceTB/SmolLM2-135M-Instruct)") in out
     assert "rule train_tokenizer" in out and "rule train_model" in out and "rule make_text" in out
     assert "results/real/tokens/smollm2/test.npy" in out  # its own tokenizer's windows, like any local model
-    # one job per sparsification run and per partial selection (sparsify.jobs: per_setting, partial.jobs: per_selection)
+    # one job per sparsification run and per partial selection (jobs.sparsify: per_setting, jobs.partial: per_selection)
     for run in ("se16/0.5", "se16/2-4", "sparsegpt/0.9", "wanda/0.7", "magnitude/0.5", "se4/0.7"):
         assert f"results/real/sparsify/smollm2/{run}.json" in out
     assert out.count("rule sparsify_prune:") >= 19 and out.count("rule partial_sparsify:") == 7

@@ -7,12 +7,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from entangle.config import scale_settings
 from tests.workflow.conftest import REPO, snakemake
 
 pytestmark = pytest.mark.workflow
 
 ITEM = yaml.safe_load((REPO / "items.yaml").read_text())["items"]["NC-F4"]
-CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())["scales"]
+RAW = yaml.safe_load((REPO / "config.yaml").read_text())
+CONFIG = {name: scale_settings(RAW, name) for name in RAW["scales"]}  # every scale's settings, defaults merged
 FILES = ["figures/NC-F4.png", "figures/NC-F4.pdf", "tables/NC-F4.csv", "tables/NC-F4.md", "claims/NC-F4.json"]
 
 

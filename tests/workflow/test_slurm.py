@@ -8,7 +8,7 @@ the session's local smoke run byte for byte, then ci/slurm_down.sh stops the dae
 
 Run 1 builds, from nothing, one chain with every computing rule kind of the smoke scale: make_text
 (data), train_tokenizer, train_model, the model's dense pass (token windows, perplexity, captures and
-statistics in one job: `capture.jobs: per_model`) and the NC-F7 item analysis. Run 2 asks for `figures`
+statistics in one job: `jobs.capture: per_model`) and the NC-F7 item analysis. Run 2 asks for `figures`
 after the rest of the local run's outputs are put in place (newer than run 1's): only the local rules (manifest, the report notebooks) run, on the submit host, and no
 job is submitted.
 

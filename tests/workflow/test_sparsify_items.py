@@ -6,14 +6,15 @@ import pandas as pd
 import pytest
 import yaml
 
+from entangle.config import scale_settings
 from entangle.sparsify.masks import Sparsity
 from tests.workflow.conftest import REPO, snakemake
 
 pytestmark = pytest.mark.workflow
 
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
-SMOKE = yaml.safe_load((REPO / "config.yaml").read_text())["scales"]["smoke"]["sparsify"]
-TIES = yaml.safe_load((REPO / "config.yaml").read_text())["scales"]["smoke"]["prune_ties"]
+SETTINGS = scale_settings(yaml.safe_load((REPO / "config.yaml").read_text()), "smoke")
+SMOKE, TIES = SETTINGS["sparsify"], SETTINGS["prune_ties"]
 OURS = {"WD-TA": "19", "WD-F9": "19", "WD-FA3": "20", "WD-V1": "21"}
 
 

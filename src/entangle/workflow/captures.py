@@ -5,7 +5,7 @@ Files (the same at every granularity):
     results/<scale>/stats/<model>/<revision>/<split>/L<layer>.<matrix>.csv
 
 Rules ask for these paths through `activation()` and `stats()` while the rule files are parsed; each call
-records the request. Granularity (`capture.jobs`):
+records the request. Granularity (`jobs.capture`):
 - `per_layer` (paper): generic rules make any requested file, one job per (model, revision, split, layer,
   matrix) for the arrays and one per statistics table, so a cluster spreads them;
 - `per_model` (small scales, where process start-up and model loading cost more than the work): one job per
@@ -50,7 +50,7 @@ class CapturePlan:
 
     def __init__(self, results: str, split: str, jobs: str = "per_layer"):
         if jobs not in GRANULARITIES:
-            raise ValueError(f"capture.jobs = {jobs!r}; allowed: {', '.join(GRANULARITIES)}")
+            raise ValueError(f"jobs.capture = {jobs!r}; allowed: {', '.join(GRANULARITIES)}")
         self.results, self.split, self.jobs = str(results), split, jobs
         self._wanted: dict[Unit, set[str]] = {}
         self.frozen = False
@@ -86,7 +86,7 @@ class CapturePlan:
             return
         if self.frozen and self.jobs == "per_model":
             path = self.stats_path(unit) if what == "stats" else self.activation_path(unit, what)
-            raise PlanError(f"{path} is not in the capture plan: with capture.jobs: per_model each model's "
+            raise PlanError(f"{path} is not in the capture plan: with jobs.capture: per_model each model's "
                             "dense-pass job writes only the files requested while the rule files are parsed; ask "
                             "for it at parse time through capture_file()/stats_file() (rules/common.smk), not in "
                             "an input function")
@@ -129,10 +129,8 @@ class CapturePlan:
 def token_splits(settings: dict) -> list[str]:
     """Splits whose token windows a scale's rules read: evaluation, capture, the sparsification evaluation
     split and the neuron-embedding examples' split (calibration windows are cut separately)."""
-    splits = {settings["evaluation"]["split"], settings["capture"]["split"]}
-    if settings.get("sparsify"):
-        splits.add(settings["sparsify"]["evaluation"]["split"])
-    text = settings.get("neuron_embeddings", {}).get("text", {})
-    if text.get("source") == "split":
+    splits = {settings["evaluation"]["split"], settings["capture"]["split"], settings["sparsify"]["evaluation"]["split"]}
+    text = settings["neuron_embeddings"]["text"]
+    if text["source"] == "split":
         splits.add(text["split"])
     return sorted(splits)

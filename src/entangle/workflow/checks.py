@@ -11,17 +11,11 @@ from entangle.config import ConfigError, Scale
 
 def check_scale(scale: Scale) -> None:
     """Raise ConfigError for the first inconsistent setting of the scale's analysis blocks."""
-    s = scale.settings
-    if s.get("zscores"):
-        check_zscores(scale)
-    if s.get("sparsify"):
-        check_sparsify(scale)
-    if s.get("partial"):
-        check_partial(scale)
-    if s.get("disentangle"):
-        check_disentangle(scale)
-    if s.get("neuron_embeddings"):
-        check_neuron_embeddings(scale)
+    check_zscores(scale)
+    check_sparsify(scale)
+    check_partial(scale)
+    check_disentangle(scale)
+    check_neuron_embeddings(scale)
 
 
 def check_sparsify(scale: Scale) -> None:
@@ -72,10 +66,7 @@ def check_sparsify(scale: Scale) -> None:
 
 def check_partial(scale: Scale) -> None:
     s, where = scale.settings, f"scales.{scale.name}.partial"
-    pt, sp = s["partial"], s.get("sparsify")
-    if not sp:
-        raise ConfigError(f"config {where} needs a `sparsify` block at this scale (its calibration windows, "
-                          "evaluation split, Sparse Expansion settings and dtype); add one or remove `partial`")
+    pt, sp = s["partial"], s["sparsify"]
     if pt["model"] not in scale.models:
         raise ConfigError(f"config {where}.model: {pt['model']!r} is not a model of this scale; "
                           f"use one of: {', '.join(scale.models)}")
@@ -91,9 +82,6 @@ def check_partial(scale: Scale) -> None:
                           f"{pt['sparsities']} (claims 6 and 14 compare there); add it to sparsities or pick one "
                           "of them")
     if pt["expand"]:
-        if not s.get("disentangle"):
-            raise ConfigError(f"config {where}.expand: true takes K from scales.{scale.name}.disentangle."
-                              "num_clusters, but there is no `disentangle` block; add one or set expand: false")
         k = s["disentangle"]["num_clusters"]
         tokens = sp["calibration"]["windows"] * scale.models[pt["model"]].context
         if k > tokens:
@@ -116,9 +104,6 @@ def disentangle_layers(scale: Scale) -> list[int]:
 def check_disentangle(scale: Scale) -> None:
     s, name = scale.settings, scale.name
     d = s["disentangle"]
-    if not s.get("sparsify"):
-        raise ConfigError(f"config scales.{name}.disentangle needs a `sparsify` block (its calibration "
-                          "windows and Sparse Expansion router settings); add one or remove `disentangle`")
     if d["row_sparsity"] not in d["sweep"]:
         raise ConfigError(f"config scales.{name}.disentangle.row_sparsity = {d['row_sparsity']} must be one "
                           f"of disentangle.sweep {d['sweep']}")

@@ -1,6 +1,6 @@
 """The disentanglement jobs (WD paper §3): which FFN matrices are sparsified in isolation, and their settings.
 
-`disentangle.jobs`: per_layer (one job per model, layer and matrix, paper) or per_model (one job per model
+`jobs.disentangle`: per_layer (one job per model, layer and matrix, paper) or per_model (one job per model
 running its layers in turn, one model load; small scales).
 """
 
@@ -51,5 +51,5 @@ def disentangle_settings(scale: Scale) -> dict:
             "wn_percent": d["wn_percent"], "sweep": d["sweep"], "md_pairs": d["md_pairs"],
             "gmm_max_components": d["gmm"]["max_components"], "gmm_tokens": d["gmm"]["tokens"],
             "pca_variance": d["pca_variance"], "pca_factor": sp["expansion"]["pca_factor"],
-            "n_init": sp["expansion"]["n_init"], "wd_method": s.get("wasserstein", {}).get("method", "fast"),
+            "n_init": sp["expansion"]["n_init"], "wd_method": s["wasserstein"]["method"],
             "seed": s["seed"], "ties": s["prune_ties"], "router_seeds": d["router_seeds"]}

@@ -59,7 +59,7 @@ class SparsifyRuns:
     def jobs(self, granularity: str) -> dict:
         """Job key (model.run or model) -> (model, [(run, sparsity in file form), ...]) for per_method / per_model."""
         if granularity not in ("per_method", "per_model"):
-            raise ValueError(f"sparsify.jobs = {granularity!r} has no job groups (per_setting: one job per run)")
+            raise ValueError(f"jobs.sparsify = {granularity!r} has no job groups (per_setting: one job per run)")
         out = {}
         for (model, run), sparsities in self.groups.items():
             key = f"{model}.{run}" if granularity == "per_method" else model
@@ -96,12 +96,7 @@ def sparsify_runs(results: str, sp: dict, scale: str) -> SparsifyRuns:
 def calibration_models(settings: dict) -> list[str]:
     """Models whose sparsification calibration windows some rule reads: the sparsified models (WD-TA, WD-FA3,
     WD-V1), the partially sparsified one (WD-F3) and the disentangled ones (the GELU and SwiGLU roles)."""
-    sp = settings.get("sparsify")
-    if not sp:
-        return []
-    models = [*sp["models"], sp["experts"]["model"], *sp["flop_matched"]["models"]]
-    if settings.get("partial"):
-        models.append(settings["partial"]["model"])
-    if settings.get("disentangle"):
-        models += [settings["roles"]["gelu"], settings["roles"]["swiglu"]]
+    sp = settings["sparsify"]
+    models = [*sp["models"], sp["experts"]["model"], *sp["flop_matched"]["models"], settings["partial"]["model"],
+              settings["roles"]["gelu"], settings["roles"]["swiglu"]]
     return list(dict.fromkeys(models))
