@@ -3,6 +3,7 @@
     python benchmarks/paper_cost.py                     # the table, with the assumptions it rests on
     python benchmarks/paper_cost.py --measure           # first re-measure the CPU throughput factors here
     python benchmarks/paper_cost.py --rules             # also GPU-hours per rule
+    python benchmarks/paper_cost.py --captures          # also: capture jobs per layer vs one per (model, revision)
     python benchmarks/paper_cost.py --configfile my.yaml   # a changed paper block (as snakemake --configfile)
 
 The jobs are the paper DAG's own: `snakemake -n --forceall figures --config scale=paper` (parsed: rule,
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from entangle.config import load_scale  # noqa: E402
-from entangle.cost import Assumptions, CostModel, with_measurements  # noqa: E402
+from entangle.cost import GB, Assumptions, CostModel, with_measurements  # noqa: E402
 
 JOB = re.compile(r"^(?:local)?rule (\w+):$")
 FIELD = re.compile(r"^    (\w+): (.*)$")
@@ -144,6 +145,39 @@ def item_jobs(jobs: list[dict], needs: list[set[int]], results: str) -> dict[str
     return out
 
 
+def capture_shapes(jobs: list[dict], costs: list, model) -> list[tuple]:
+    """The paper DAG's capture work in its two shapes: one `capture` job per (model, revision, split, layer,
+    matrix) with a `neuron_stats` job per matrix (jobs.capture: per_layer), against one job per (model, revision,
+    split) that loads the checkpoint once, runs one forward pass to the deepest requested layer and computes the
+    statistics in the same job (per_model's dense pass, split by revision). Rows: shape, jobs, GPU-hours, of which
+    start-up and loading, the largest job's GPU-hours, and the largest job's disk for captured outputs (GB)."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, j in enumerate(jobs):
+        if j["rule"] in ("capture", "neuron_stats"):
+            w = j["wildcards"]
+            groups[(w["model"], w["revision"], w["split"])].append(i)
+    fine = [costs[i] for idx in groups.values() for i in idx]
+    overhead = sum(c.terms.get("load", 0) + c.terms.get("overhead", 0) for c in fine)
+    per_revision, biggest_disk, one_matrix = [], {}, 0.0
+    for (name, revision, split), idx in groups.items():
+        layers = [int(jobs[i]["wildcards"]["layer"]) for i in idx if jobs[i]["rule"] == "capture"]
+        c = model.job("capture", {"model": name, "revision": revision, "split": split, "layer": str(max(layers)),
+                                  "matrix": "up"})
+        arch, tokens = model.models[name].arch, model.window_tokens(name, split, model.s["capture"]["max_windows"])
+        outputs = sum(1 for i in idx if jobs[i]["rule"] == "capture")
+        per_revision.append(c.gpu_s)
+        one_matrix = max(one_matrix, tokens * arch.d_ff * 4 / GB)
+        biggest_disk[(name, revision)] = outputs * tokens * arch.d_ff * 4 / GB  # every output [T, d_out <= d_ff]
+    fine_by_group = [sum(costs[i].gpu_s for i in idx) for idx in groups.values()]
+    one_overhead = sum(model.job("capture", {"model": n, "revision": r, "split": s, "layer": "0", "matrix": "up"})
+                       .terms["load"] + model.a.job_overhead_s for n, r, s in groups)
+    return [("per_layer (paper today)", len(fine), f"{sum(c.gpu_s for c in fine) / 3600:,.1f}",
+             f"{overhead / 3600:,.1f}", f"{max(c.gpu_s for c in fine) / 3600:.2f}", f"{one_matrix:,.0f}"),
+            ("per (model, revision)", len(groups), f"{sum(per_revision) / 3600:,.1f}", f"{one_overhead / 3600:,.1f}",
+             f"{max(per_revision) / 3600:.2f}", f"{max(biggest_disk.values()):,.0f}"),
+            ("(per_layer, summed per model and revision: largest)", "", "", "", f"{max(fine_by_group) / 3600:.2f}", "")]
+
+
 def table(rows: list[tuple], header: tuple) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -154,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--measure", action="store_true", help="re-measure the CPU throughput factors first")
     parser.add_argument("--rules", action="store_true", help="also print GPU-hours per rule")
+    parser.add_argument("--captures", action="store_true", help="also compare the two capture job shapes")
     parser.add_argument("--configfile", action="append", default=[], help="config overlay(s), as snakemake's")
     args = parser.parse_args()
 
@@ -203,6 +238,10 @@ def main() -> None:
         rule_rows = [(r, n, f"{s / 3600:,.1f}", f"{m:.0f}") for r, (n, s, m) in
                      sorted(by_rule.items(), key=lambda kv: -kv[1][1]) if s]
         print("\n" + table(rule_rows, ("rule", "jobs", "GPU-hours", "peak GPU GB")))
+    if args.captures:
+        print("\nCapture jobs (activations and per-neuron statistics) in the two shapes:\n")
+        print(table(capture_shapes(jobs, costs, model), ("shape", "jobs", "GPU-hours", "start-up + load GPU-hours",
+                                                         "largest job GPU-hours", "largest job's outputs GB")))
     print("\nAssumptions (entangle.cost.Assumptions; measured on this CPU: "
           f"{', '.join(assumptions.measured) or 'none this run, defaults were measured when written'}):")
     for key, value in vars(assumptions).items():
