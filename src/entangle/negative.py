@@ -1,4 +1,4 @@
-"""Negative computation (NC §2.4, CATALOG M7): clamping negative activations, and the ablation's statistics.
+"""Negative computation (NC §2.4): clamping negative activations, and the ablation's statistics.
 
 Clamp. The reference code applies `clamp(min=0)` to the up-projection's output (the pre-activation)
 of the selected neurons, before the activation function. For GELU this is exactly "a ReLU after the
@@ -12,7 +12,7 @@ drawn uniformly from all neurons of that layer (as the reference's `np.random.ch
 (seed, repetition, layer). The random draw of repetition r in layer l is a prefix of one fixed
 permutation, so a smaller p's random set is contained in a larger p's.
 
-Statistics (DESIGN: per-window NLL, >= 10 random seeds, a stated test, mean ± SEM). All conditions
+Statistics (the paper states no test: per-window NLL, >= 10 random seeds, a stated test, mean ± SEM). All conditions
 are evaluated on the same windows, so comparisons are paired over windows:
 - primary: Wilcoxon signed-rank (two-sided) on per-window NLL, top-p clamp vs the random clamp
   averaged over seeds; effect sizes: matched-pairs rank-biserial correlation and Cohen's d_z;

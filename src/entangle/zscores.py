@@ -1,4 +1,4 @@
-"""Cross-layer z-scores of high-OI token pairs (NC §2.2 and Appendix A; CATALOG NC-F2, section 7 item 24).
+"""Cross-layer z-scores of high-OI token pairs (NC §2.2 and Appendix A; NC-F2).
 
 Protocol, for one model's up-projections and one seeded sample of P token-position pairs (i, j) shared
 by every layer (`sample_pairs` depends only on the token count, P and the seed, so every layer of a
@@ -22,7 +22,7 @@ P pairs), so it is the z-score of |Δy| / ‖Δx‖. Everything is vectorized ov
 The input-distance statistic (NC-F2b) z-scores each top pair's ‖x_i − x_j‖ against the distances of all
 P pairs of that layer (`input_distance_z`), reported as mean ± SEM over the k·m top pairs.
 
-Decisions where the paper is silent (CATALOG section 7 item 24), each a config value or stated here:
+Decisions where the paper is silent, each a config value or stated here:
 - z-score reference: per evaluated neuron (mean, std over the P pairs), then averaged over that layer's
   top neurons (not: average the OI ratios over neurons first and z-score the average);
 - normalization to the source layer: divide each row by its diagonal (config `normalize`; `subtract`

@@ -1,4 +1,4 @@
-"""Claim statistics with intervals, and the controls of issue #15: each control is tested on synthetic data where
+"""Claim statistics with intervals, and their controls: each control is tested on synthetic data where
 the control and the naive claim statistic disagree."""
 
 import numpy as np

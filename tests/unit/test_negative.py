@@ -1,4 +1,4 @@
-"""The clamp of negative activations (NC §2.4, CATALOG M7) and the ablation's statistics."""
+"""The clamp of negative activations (NC §2.4) and the ablation's statistics."""
 
 import numpy as np
 import pytest

@@ -1,7 +1,7 @@
 """Perplexity by the reference protocol, with per-window NLL for statistics.
 
 Non-overlapping windows of the context length (leftover dropped), shift-by-one cross-entropy,
-PPL = exp(mean token NLL) (REFERENCE_METHODS.md 0.8). All windows have the same length, so the mean of
+PPL = exp(mean token NLL), as the SparseGPT, Wanda and Sparse Expansion evaluations. All windows have the same length, so the mean of
 per-window means equals the mean over all tokens.
 """
 

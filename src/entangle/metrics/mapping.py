@@ -1,4 +1,4 @@
-"""Mapping difficulty (MD) and output-input (OI) ratios (WD Eq. 2; NC §2; CATALOG M3).
+"""Mapping difficulty (MD) and output-input (OI) ratios (WD Eq. 2; NC §2).
 
 For a layer with inputs X [T, d] and outputs Y [T, n] (pre-activations; y = w·x + b), and P
 token pairs (i, j) drawn without replacement:

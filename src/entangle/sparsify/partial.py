@@ -2,7 +2,7 @@
 
 The paper sparsifies only the top-3% Wasserstein neurons of every FFN of Llama-3-8B with SparseGPT and
 compares with as many neurons chosen by output mean, output variance, weight magnitude or at random.
-Decisions (CATALOG section 7, items 5, 6, 9, 11):
+Decisions where the paper is silent:
 
 - "Every FFN matrix" = `gate` (Llama), `up` and `down` of every block; a neuron of a matrix is one
   output row of its [d_out, d_in] weight (for `down`, one residual-stream dimension).
