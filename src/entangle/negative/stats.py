@@ -1,19 +1,7 @@
-"""Negative computation (NC §2.4): clamping negative activations, and the ablation's statistics.
+"""Statistics of the clamp ablation (NC §2.4; NC-F4 panels e, f, claim 31).
 
-Clamp. The reference code applies `clamp(min=0)` to the up-projection's output (the pre-activation)
-of the selected neurons, before the activation function. For GELU this is exactly "a ReLU after the
-GELU": GELU(x) < 0 ⇔ x < 0 and GELU(0) = 0. `clamp_negative` does it with forward hooks on the
-up-projection modules, so the weights are never touched and every other neuron's output is passed
-through bit for bit; leaving the context removes the hooks.
-
-Neurons. Per layer, the top-p% by WD with the reference's rule (`WD > np.percentile(WD, 100 - p)`,
-`entangle.neurons.selection.top_percent`), and a random control of the same count per layer,
-drawn uniformly from all neurons of that layer (as the reference's `np.random.choice`), seeded per
-(seed, repetition, layer). The random draw of repetition r in layer l is a prefix of one fixed
-permutation, so a smaller p's random set is contained in a larger p's.
-
-Statistics (the paper states no test: per-window NLL, >= 10 random seeds, a stated test, mean ± SEM). All conditions
-are evaluated on the same windows, so comparisons are paired over windows:
+The paper states no test; here: per-window NLL, >= 10 random seeds, a stated test, mean ± SEM. All
+conditions are evaluated on the same windows, so comparisons are paired over windows:
 - primary: Wilcoxon signed-rank (two-sided) on per-window NLL, top-p clamp vs the random clamp
   averaged over seeds; effect sizes: matched-pairs rank-biserial correlation and Cohen's d_z;
 - per seed: the same test against each random seed (the largest p and smallest effect are reported);
@@ -23,112 +11,28 @@ are evaluated on the same windows, so comparisons are paired over windows:
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Mapping
 
 import numpy as np
-from scipy import special, stats
+import pandas as pd
+from scipy import stats
 
-from entangle.neurons.selection import top_percent
+from entangle.evaluation.contrasts import window_contrast
+from entangle.evaluation.ppl import perplexity
 
-# The FFN activation of each family (as entangle.models.arch.ARCHS, which needs torch; this module is
-# also used by the analysis env, which has no torch, so torch is imported only where a model is hooked).
-FAMILY_ACTIVATION = {"gpt_neox": "gelu", "opt": "relu", "llama": "silu", "gpt2": "gelu_new"}
-
-# --- clamping ---------------------------------------------------------------------------------------------
-
-
-def _clamp_hook(mask):
-    def hook(_module, _args, output):
-        m = mask.to(output.device)
-        return output.masked_fill(m & (output < 0), 0.0)
-    return hook
-
-
-@contextlib.contextmanager
-def clamp_negative(model, neurons: Mapping[int, np.ndarray], matrix: str = "up") -> Iterator[None]:
-    """Within the context, the selected neurons' outputs of `blocks.{layer}.mlp.{matrix}` are clamped at 0.
-
-    neurons: {layer: neuron indices}. Layers absent (or with no neurons) are untouched. The hook
-    replaces the module's output by `output.masked_fill(selected & (output < 0), 0)`, so unselected
-    neurons and non-negative values pass through unchanged. Weights are never modified.
-    """
-    import torch
-
-    from entangle.models.arch import arch_of, mlp_matrix, module_weight
-
-    if matrix != "gate" and "gate" in arch_of(model).matrices:
-        raise ValueError(f"{arch_of(model).family}: the activation acts on the gate, not on {matrix!r}; "
-                         "clamping it would not clamp an activation's negative side")
-    handles = []
-    try:
-        for layer, idx in neurons.items():
-            idx = np.asarray(idx, dtype=np.int64)
-            if idx.size == 0:
-                continue
-            module = mlp_matrix(model, int(layer), matrix)
-            d_out = module_weight(model, module).shape[0]
-            if idx.min() < 0 or idx.max() >= d_out:
-                raise IndexError(f"layer {layer}: neuron index out of range 0..{d_out - 1}")
-            mask = torch.zeros(d_out, dtype=torch.bool)
-            mask[torch.from_numpy(idx)] = True
-            handles.append(module.register_forward_hook(_clamp_hook(mask)))
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-
-
-# --- neuron selection ----------------------------------------------------------------------------------
-
-
-def top_wd_neurons(wd_by_layer: Mapping[int, np.ndarray], percent: float) -> dict[int, np.ndarray]:
-    """Per layer, the reference's top-p% WD neurons (strict `>` on the (100 − p)th percentile)."""
-    return {layer: top_percent(wd, percent) for layer, wd in wd_by_layer.items()}
-
-
-def random_permutation(n: int, seed: int, repetition: int, layer: int) -> np.ndarray:
-    """A fixed random order of n neurons for (seed, repetition, layer)."""
-    return np.random.default_rng(np.random.SeedSequence([seed, repetition, layer])).permutation(n)
-
-
-def random_like(selection: Mapping[int, np.ndarray], sizes: Mapping[int, int], seed: int,
-                repetition: int) -> dict[int, np.ndarray]:
-    """Per layer, as many neurons as `selection` has there, uniformly without replacement (sorted)."""
-    return {layer: np.sort(random_permutation(sizes[layer], seed, repetition, layer)[: len(idx)])
-            for layer, idx in selection.items()}
-
-
-# --- activations on arrays (panels a-d) ----------------------------------------------------------------
-
-
-def activation(name: str, x: np.ndarray) -> np.ndarray:
-    """The FFN activation (Hugging Face names) on a NumPy array, in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    if name == "gelu":  # exact (erf) GELU, as GPT-NeoX / Pythia
-        return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
-    if name in ("gelu_new", "gelu_pytorch_tanh"):
-        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "silu":
-        return x * special.expit(x)
-    raise ValueError(f"unknown activation {name!r}; known: gelu, gelu_new, gelu_pytorch_tanh, relu, silu")
-
-
-# --- statistics ------------------------------------------------------------------------------------------
-
-
-def ppl(nll: np.ndarray) -> float:
-    """exp(mean per-window NLL) (equal-length windows)."""
-    return float(math.exp(np.mean(np.asarray(nll, dtype=np.float64))))
+TEST = ("Wilcoxon signed-rank, two-sided, paired over evaluation windows: per-window NLL with the top-p% "
+        "clamped vs the mean over seeds of the random clamps")
+# The statistics of one percent that the sweep table keeps (beside the run's provenance).
+SWEEP_COLUMNS = ("baseline_ppl", "top_ppl", "top_ppl_sem", "random_ppl_mean", "random_ppl_sem", "random_ppl_min",
+                 "random_ppl_max", "increase_top", "increase_top_sem", "increase_random", "ratio_of_increases",
+                 "p_wilcoxon", "rank_biserial", "cohens_dz", "p_wilcoxon_max_over_seeds", "p_ttest_across_seeds",
+                 "z_across_seeds", "p_empirical")
 
 
 def ppl_sem(nll: np.ndarray) -> float:
     """SEM of the perplexity over windows by the delta method: PPL × SEM(per-window NLL)."""
     nll = np.asarray(nll, dtype=np.float64)
-    return ppl(nll) * float(np.std(nll, ddof=1) / math.sqrt(nll.size)) if nll.size > 1 else float("nan")
+    return perplexity(nll) * float(np.std(nll, ddof=1) / math.sqrt(nll.size)) if nll.size > 1 else float("nan")
 
 
 def paired_test(a: np.ndarray, b: np.ndarray) -> dict:
@@ -167,22 +71,32 @@ def across_seeds(top: float, random: np.ndarray) -> dict:
     return out
 
 
-def ratio_of_increases(baseline: float, top: float, random_mean: float) -> float:
-    """(PPL_top − PPL_base) / (mean PPL_random − PPL_base).
+def ratio_of_increases(baseline, top, random_mean) -> np.ndarray:
+    """(PPL_top − PPL_base) / (mean PPL_random − PPL_base), elementwise over floats or arrays [B].
 
-    Only meaningful when the random clamp raises perplexity: if it does not, the ratio is inf when
-    the top-p clamp does, else NaN (a ratio of two non-increases says nothing).
+    NaN where the random clamp does not raise perplexity (a ratio over a non-increase says nothing).
     """
     denom = random_mean - baseline
-    if denom <= 0:
+    return np.where(denom > 0, (top - baseline) / np.where(denom > 0, denom, 1.0), np.nan)
+
+
+def ratio_of_increases_rows(ppl: np.ndarray, base: int, top: int, others) -> np.ndarray:
+    """`ratio_of_increases` per row of perplexities [B, C]: columns `base`, `top`, and `others` (e.g. the
+    random seeds) averaged; the statistic a bootstrap over windows recomputes per replicate."""
+    return ratio_of_increases(ppl[:, base], ppl[:, top], ppl[:, list(others)].mean(1))
+
+
+def point_ratio_of_increases(baseline: float, top: float, random_mean: float) -> float:
+    """`ratio_of_increases` of one measurement, except inf where only the top-p clamp raises perplexity."""
+    if random_mean - baseline <= 0:
         return float("inf") if top > baseline else float("nan")
-    return (top - baseline) / denom
+    return float(ratio_of_increases(baseline, top, random_mean))
 
 
 def increase_sem(clamped: np.ndarray, baseline: np.ndarray) -> float:
     """SEM of PPL_clamped − PPL_base over windows, paired: PPL_base × SEM(per-window NLL difference)."""
     d = np.asarray(clamped, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
-    return ppl(baseline) * float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else float("nan")
+    return perplexity(baseline) * float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else float("nan")
 
 
 def significance_stars(p: float) -> str:
@@ -195,8 +109,8 @@ def significance_stars(p: float) -> str:
 def summarize_percent(baseline: np.ndarray, top: np.ndarray, random: np.ndarray) -> dict:
     """Every statistic for one percent: per-window NLL baseline [N], top [N], random [n_seeds, N]."""
     random = np.atleast_2d(np.asarray(random, dtype=np.float64))
-    base_ppl, top_ppl = ppl(baseline), ppl(top)
-    random_ppls = np.array([ppl(r) for r in random])
+    base_ppl, top_ppl = perplexity(baseline), perplexity(top)
+    random_ppls = np.array([perplexity(r) for r in random])
     seeds = across_seeds(top_ppl, random_ppls)
     primary = paired_test(top, random.mean(axis=0))
     per_seed = [paired_test(top, r) for r in random]
@@ -209,7 +123,7 @@ def summarize_percent(baseline: np.ndarray, top: np.ndarray, random: np.ndarray)
         "random_ppl_min": float(random_ppls.min()), "random_ppl_max": float(random_ppls.max()),
         "increase_top": top_ppl - base_ppl, "increase_top_sem": increase_sem(top, baseline),
         "increase_random": seeds["random_mean"] - base_ppl,
-        "ratio_of_increases": ratio_of_increases(base_ppl, top_ppl, seeds["random_mean"]),
+        "ratio_of_increases": point_ratio_of_increases(base_ppl, top_ppl, seeds["random_mean"]),
         "p_wilcoxon": primary["p"], "rank_biserial": primary["rank_biserial"], "cohens_dz": primary["cohens_dz"],
         "p_wilcoxon_max_over_seeds": max(t["p"] for t in per_seed),
         "rank_biserial_min_over_seeds": min(t["rank_biserial"] for t in per_seed),
@@ -217,3 +131,56 @@ def summarize_percent(baseline: np.ndarray, top: np.ndarray, random: np.ndarray)
         "p_top_vs_baseline": vs_base["p"], "p_random_vs_baseline": random_vs_base["p"],
         "n_seeds": seeds["n_seeds"], "windows": primary["n"], "random_ppls": random_ppls.tolist(),
     }
+
+
+def clamp_sweep(runs: list[tuple[pd.DataFrame, dict]], dataset: str) -> tuple[list, dict]:
+    """Table rows and per-percent statistics of one model's clamp jobs.
+
+    runs: per job, its per-window NLL table (columns condition baseline | top_wd | random, percent,
+    repetition, window, nll) and its summary JSON. Returns the sweep table's rows and, per percent,
+    `summarize_percent` with the job's summary, selection and per-window NLL [2 + seeds, windows]
+    (rows: baseline, top-p, each random seed).
+    """
+    rows, per = [], {}
+    for frame, s in runs:
+        base = frame.query("condition == 'baseline'").sort_values("window")["nll"].to_numpy()
+        for key, sel in s["percents"].items():
+            p = float(sel["percent"])
+            part = frame[np.isclose(frame["percent"], p)]
+            topc = part.query("condition == 'top_wd'").sort_values("window")["nll"].to_numpy()
+            rand = (part.query("condition == 'random'").pivot(index="repetition", columns="window", values="nll")
+                    .sort_index().to_numpy())
+            summary = summarize_percent(base, topc, rand)
+            per[p] = {**summary, "summary": s, "selection": sel, "window_nll": np.vstack([base, topc, rand])}
+            counts = [sel["neurons_per_layer"][k] for k in sorted(sel["neurons_per_layer"], key=int)]
+            rows.append({
+                "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": dataset,
+                "matrix": s.get("matrix", "up"), "activation": s["activation"], "clamp": s["clamp"],
+                "split": s["split"], "wd_split": s["wd_split"], "windows": s["windows"],
+                "window_tokens": s["window_tokens"], "tokens": s["tokens"], "seed": s["seed"],
+                "random_seeds": s["random_seeds"], "percent": p,
+                "neurons_per_layer": "/".join(map(str, counts)), "neurons_total": sel["neurons_total"],
+                **{k: summary[k] for k in SWEEP_COLUMNS}, "significance": significance_stars(summary["p_wilcoxon"]),
+                "test": TEST})
+    return rows, per
+
+
+def ablation_values(h: dict, percent: float, name: str, paper: dict) -> dict:
+    """Claim 31's values at the headline percent: the clamp's perplexity increase against the random control.
+
+    h: `clamp_sweep`'s statistics of that percent; paper: the paper's baseline_ppl, top5_ppl and p_value.
+    The ratio of increases gets an interval with the evaluation windows redrawn, paired across conditions.
+    """
+    return {"model": name, "percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
+            "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
+            "increase_top": h["increase_top"], "increase_random": h["increase_random"],
+            "ratio_of_increases": window_contrast(
+                lambda ppl: ratio_of_increases_rows(ppl, 0, 1, range(2, 2 + h["n_seeds"])), h["window_nll"]),
+            "ratio_of_increases_point": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
+            "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
+            "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
+            "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],
+            "n_seeds": h["n_seeds"], "neurons_total": h["selection"]["neurons_total"],
+            "matrix": h["summary"].get("matrix", "up"),
+            "paper_baseline_ppl": paper["baseline_ppl"], "paper_clamped_ppl": paper["top5_ppl"],
+            "paper_p_value": paper["p_value"]}

@@ -48,7 +48,6 @@ from entangle.neurons.selection import top_k
 # when it builds the DAG without loading torch.
 
 NORMALIZATIONS = ("divide", "subtract", "none")
-FAMILY_MATRICES = FFN_MATRICES  # the matrices of each family (torch-free; a test checks them against the adapters)
 
 
 class ZScoreError(ValueError):
@@ -66,9 +65,9 @@ def check_layers(layers, n_layers: int, what: str = "layer") -> list[int]:
 
 def check_matrix(family: str, matrix: str) -> str:
     """`matrix` if the family has it, else ZScoreError naming the family's matrices."""
-    have = FAMILY_MATRICES.get(family)
+    have = FFN_MATRICES.get(family)
     if have is None:
-        raise ZScoreError(f"unknown model family {family!r}; supported: {', '.join(FAMILY_MATRICES)}")
+        raise ZScoreError(f"unknown model family {family!r}; supported: {', '.join(FFN_MATRICES)}")
     if matrix not in have:
         raise ZScoreError(f"{family} has no matrix {matrix!r}; it has {', '.join(have)}")
     return matrix
