@@ -97,7 +97,7 @@ def stage(name: str, args) -> dict:
     if name == "capture":
         return _capture(model, tok, text_dir)
     if name in ("sparsegpt", "se16"):
-        from entangle.evaluation.perplexity import perplexity
+        from entangle.evaluation.ppl import perplexity
         from entangle.sparsify.sequential import SparsifySettings, sparsify_model
 
         calib = _calibration(tok, text_dir, 64, 256)
@@ -112,7 +112,8 @@ def stage(name: str, args) -> dict:
     if name == "precision":
         return _precision(args, text_dir)
     if name == "eval":
-        from entangle.evaluation.perplexity import perplexity, window_nll
+        from entangle.evaluation.perplexity import window_nll
+        from entangle.evaluation.ppl import perplexity
 
         out = {}
         for n in (32, 64, 128):
@@ -161,7 +162,8 @@ def _precision(args, text_dir: Path) -> dict:
     import torch
 
     from entangle.device import cpu_bf16_flags
-    from entangle.evaluation.perplexity import perplexity, window_nll
+    from entangle.evaluation.perplexity import window_nll
+    from entangle.evaluation.ppl import perplexity
     from entangle.models.load import load_model
 
     out = {"cpu_bf16_flags": cpu_bf16_flags()}

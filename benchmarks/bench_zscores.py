@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from entangle.metrics.mapping import mapping_difficulty
-from entangle.zscores import cross_layer_z, layer_top_pairs
+from entangle.pairs.zscores import cross_layer_z, layer_top_pairs
 
 SIZES = {"mini": dict(tokens=32_768, d=64, n=256, layers=6), "paper": dict(tokens=20_000, d=2_048, n=8_192, layers=24)}
 

@@ -48,7 +48,7 @@ def dry_run(configfiles: list[str]) -> str:
 
 
 def parse_jobs(text: str, scale) -> list[dict]:
-    """Jobs of a Snakemake dry run: {rule, wildcards, input, output}."""
+    """Jobs of a Snakemake dry run: {rule, wildcards, input, output[, gpu]}."""
     jobs, job = [], None
     by_hub_id = {spec.hub_id: name for name, spec in scale.models.items()}
     for line in text.splitlines():
@@ -65,6 +65,9 @@ def parse_jobs(text: str, scale) -> list[dict]:
                 job[key] = [v.strip() for v in value.split(",")]
             elif key == "wildcards":
                 job["wildcards"] = dict(kv.strip().split("=", 1) for kv in value.split(", "))
+            elif key == "resources":
+                res = dict(kv.strip().split("=", 1) for kv in value.split(", ") if "=" in kv)
+                job["gpu"] = res.get("gpu", "0").strip() not in ("0", "")
         elif not line.strip():
             job = None
     return jobs
@@ -203,7 +206,7 @@ def main() -> None:
         assumptions = with_measurements(assumptions, measured)
     model = CostModel(scale, assumptions)
     jobs = parse_jobs(dry_run(args.configfile), scale)
-    costs = [model.job(j["rule"], j["wildcards"]) for j in jobs]
+    costs = [model.job(j["rule"], j["wildcards"], j.get("gpu", False)) for j in jobs]
     needs = ancestors(jobs)
     per_item = item_jobs(jobs, needs, str(scale.results))
     gpu = assumptions.gpu

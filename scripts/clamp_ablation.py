@@ -17,10 +17,12 @@ from _runner import run
 from entangle.config import activation_matrix
 from entangle.device import resolve_device
 from entangle.evaluation.perplexity import window_nll
+from entangle.evaluation.ppl import perplexity
 from entangle.io import write_json, write_table
 from entangle.models.arch import arch_of, mlp_matrix, n_layers, weight
+from entangle.models.families import ACTIVATIONS
 from entangle.models.load import load_model
-from entangle.negative import FAMILY_ACTIVATION, clamp_negative, ppl, random_like, top_wd_neurons
+from entangle.negative.clamp import clamp_negative, random_like, top_wd_neurons
 
 log = logging.getLogger("clamp_ablation")
 CLAMP = {"up": "up-projection output clamp(min=0) before the activation (= ReLU after it)",
@@ -38,8 +40,8 @@ def main(model: dict, windows: str, baseline: str, stats: list, revision: str, s
     net, _ = load_model(model["source"], revision, device=device)
     family = arch_of(net).family
     act = getattr(net.config, "hidden_act", None) or getattr(net.config, "activation_function", None)
-    if act != FAMILY_ACTIVATION[family]:
-        log.warning("model activation %r differs from the family default %r", act, FAMILY_ACTIVATION[family])
+    if act != ACTIVATIONS[family]:
+        log.warning("model activation %r differs from the family default %r", act, ACTIVATIONS[family])
     matrix = activation_matrix(family)  # stats were computed on this matrix (the rule asks for the same)
     frames = [pd.read_csv(f) for f in stats]
     if any(set(f["matrix"]) != {matrix} for f in frames):
@@ -60,7 +62,7 @@ def main(model: dict, windows: str, baseline: str, stats: list, revision: str, s
         rows.append(pd.DataFrame({"percent": p, "condition": condition, "repetition": repetition,
                                   "window": np.arange(len(values)), "nll": values}))
         log.info("p=%g %s rep %d: %d neurons, PPL %.4f", p, condition, repetition,
-                 sum(len(v) for v in selection.values()), ppl(values))
+                 sum(len(v) for v in selection.values()), perplexity(values))
         return values
 
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Mapping difficulty of every neuron of one captured matrix over seeded token pairs (CATALOG M3)."""
+"""Mapping difficulty of every neuron of one captured matrix over seeded token pairs (WD Eq. 2)."""
 
 import logging
 

@@ -15,8 +15,7 @@ from matplotlib.patches import Rectangle
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
 from entangle.neurons.dynamics import mean_sem
-from entangle.plotting.style import PALETTE, caption, figure
-from entangle.zscores import (
+from entangle.pairs.zscores import (
     LayerPairs,
     check_same_pairs,
     cross_layer_z,
@@ -25,6 +24,7 @@ from entangle.zscores import (
     normalize_to_source,
     top_pair_intervals,
 )
+from entangle.plotting.style import PALETTE, caption, figure
 
 
 def _analyse(tops: list, pairs_paths: list, tokens: str, layers: list, special: int, normalize: str,

@@ -12,27 +12,12 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
-from entangle.plotting.neurons import io_scatter as io_panel
-from entangle.plotting.neurons import output_histogram
+from entangle.pairs.neuron_pairs import (item_neurons, layer_negative_shares, layer_negative_summary,
+                                         load_layer_item, md_rank, negative_share, negative_share_estimate,
+                                         neuron_top_pairs, pair_table, pair_tokens)
+from entangle.plotting.neurons import io_scatter, output_histogram, pair_token_table
 from entangle.plotting.style import PALETTE, caption, figure
 from entangle.tokens import breakdown, dominated_share
-from entangle.neuron_pairs import (item_neurons, layer_negative_shares, layer_negative_summary, load_layer_item,
-                                   md_rank, negative_share, negative_share_estimate, neuron_top_pairs, pair_table,
-                                   pair_tokens)
-
-
-def token_table(ax, frame, title):
-    """The pair table as a matplotlib table (raw tokens, "Ġ" = word start)."""
-    def show(t):
-        return t if t else "—"
-    cells = [[str(r.rank), show(r.T1), show(r.T2), show(r.NT1), show(r.NT2), f"{r.oi_ratio:.1f}"]
-             for r in frame.itertuples()]
-    ax.set_axis_off()
-    tab = ax.table(cellText=cells, colLabels=["#", "T1", "T2", "NT1", "NT2", "OI"], loc="center", cellLoc="center")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(8)
-    tab.scale(1.0, 1.25)
-    ax.set_title(title)
 
 
 def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str,
@@ -87,7 +72,7 @@ def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, toke
 
 def _plot(axes, a: dict, letters: str) -> None:
     frame, neuron, name = a["frame"], a["neuron"], a["name"]
-    token_table(axes[0], frame, f"({letters[0]}) {name}: top-{len(a['best'])} OI pairs, neuron {neuron}")
+    pair_token_table(axes[0], frame, f"({letters[0]}) {name}: top-{len(a['best'])} OI pairs, neuron {neuron}")
     ax = axes[1]
     output_histogram(ax, a["pre"], f"({letters[1]}) {a['matrix']} pre-activations: {a['neg']}/{a['n_tok']} pair "
                      f"tokens < 0", color=PALETTE["other"])
@@ -95,7 +80,7 @@ def _plot(axes, a: dict, letters: str) -> None:
         for k, v in enumerate(frame[col]):
             ax.axvline(v, color=color, lw=1.0, alpha=0.8, label=f"{label} tokens" if k == 0 else None)
     ax.legend(loc="upper right", fontsize="x-small")
-    io_panel(axes[2], a["dx"], a["dy"], f"({letters[2]}) IO relationship, neuron {neuron}", highlight=a["best"])
+    io_scatter(axes[2], a["dx"], a["dy"], f"({letters[2]}) IO relationship, neuron {neuron}", highlight=a["best"])
     axes[2].legend(loc="lower left", frameon=True)  # top pairs sit high: keep the legend off them
     ax = axes[3]
     shares = a["layer_shares"][np.isfinite(a["layer_shares"])]

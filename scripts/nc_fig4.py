@@ -16,37 +16,20 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.io import load_matrix, markdown_table, read_json, save_figure, write_table, write_text
-from entangle.negative import FAMILY_ACTIVATION, activation, significance_stars, summarize_percent
-from entangle.evaluation.contrasts import ratio_of_increases, window_contrast
-from entangle.neurons.multimodality import ModeTest, negative_modes
-from entangle.neurons.population import share
-from entangle.neurons.selection import top_k
+from entangle.models.families import ACTIVATIONS
+from entangle.negative.modes import mode_persistence_values, top_wd_modes
+from entangle.negative.stats import TEST, ablation_values, clamp_sweep, significance_stars
+from entangle.neurons.multimodality import ModeTest
 from entangle.plotting.neurons import output_histogram
 from entangle.plotting.style import PALETTE, caption, figure
 
 PAPER = {"baseline_ppl": 12.3, "top5_ppl": 14.0, "p_value": 1e-4}  # NC §2.4: 12.3 -> "nearly 14", *** p <= 1e-4
-TEST = ("Wilcoxon signed-rank, two-sided, paired over evaluation windows: per-window NLL with the top-p% "
-        "clamped vs the mean over seeds of the random clamps")
 
 
 def _neuron(stats: str, outputs: str, record: dict, top: int, test: ModeTest) -> dict:
     """The representative (top-WD) neuron and the negative-mode counts of the top-`top` WD neurons."""
-    frame = pd.read_csv(stats)
-    wd = frame["wd"].to_numpy()
-    y = load_matrix(outputs)
-    k = min(top, int(np.isfinite(wd).sum()))
-    neurons = top_k(wd, k)
-    act = FAMILY_ACTIVATION[record["family"]]
-    cols = np.asarray(y[:, neurons], dtype=np.float64)
-    pre = np.array([negative_modes(cols[:, c], test) for c in range(k)])
-    post = np.array([negative_modes(activation(act, cols[:, c]), test) for c in range(k)])
-    x = cols[:, 0]
-    return {"neuron": int(neurons[0]), "wd": float(wd[neurons[0]]), "pre": x, "post": activation(act, x),
-            "activation": act, "frac_negative": float(np.mean(x < 0)), "modes_pre": int(pre[0]),
-            "modes_post": int(post[0]), "top": k, "multimodal_pre": int(np.sum(pre >= 2)),
-            "multimodal_post": int(np.sum(post >= 2)), "persist": int(np.sum((pre >= 2) & (post >= 2))),
-            "persist_flags": post[pre >= 2] >= 2,  # claim 30: of the neurons with multimodal negative pre-activations
-            "tokens": int(y.shape[0])}
+    wd = pd.read_csv(stats)["wd"].to_numpy()
+    return top_wd_modes(wd, load_matrix(outputs), ACTIVATIONS[record["family"]], top, test)
 
 
 def _histograms(axes, n: dict, record: dict, letters: str, layer: int) -> None:
@@ -69,12 +52,6 @@ def _histograms(axes, n: dict, record: dict, letters: str, layer: int) -> None:
         inset.hist(shown[shown < 0], bins=60, color=PALETTE["wasserstein"], alpha=0.85)
         inset.set_title("negative part", fontsize="x-small")
         inset.tick_params(labelsize="xx-small")
-
-
-COLUMNS = ("baseline_ppl", "top_ppl", "top_ppl_sem", "random_ppl_mean", "random_ppl_sem", "random_ppl_min",
-           "random_ppl_max", "increase_top", "increase_top_sem", "increase_random", "ratio_of_increases",
-           "p_wilcoxon", "rank_biserial", "cohens_dz", "p_wilcoxon_max_over_seeds", "p_ttest_across_seeds",
-           "z_across_seeds", "p_empirical")
 
 
 def _model_notes(r) -> str:
@@ -111,30 +88,7 @@ def _markdown(table: pd.DataFrame) -> str:
 
 def _sweep(clamp: list, summaries: list, dataset: str) -> tuple[list, dict]:
     """Table rows and per-percent statistics of one model's clamp jobs."""
-    rows, per = [], {}
-    for path, spath in zip(clamp, summaries):
-        s = read_json(spath)
-        frame = pd.read_csv(path)
-        base = frame.query("condition == 'baseline'").sort_values("window")["nll"].to_numpy()
-        for key, sel in s["percents"].items():
-            p = float(sel["percent"])
-            part = frame[np.isclose(frame["percent"], p)]
-            topc = part.query("condition == 'top_wd'").sort_values("window")["nll"].to_numpy()
-            rand = (part.query("condition == 'random'").pivot(index="repetition", columns="window", values="nll")
-                    .sort_index().to_numpy())
-            stats = summarize_percent(base, topc, rand)
-            per[p] = {**stats, "summary": s, "selection": sel, "window_nll": np.vstack([base, topc, rand])}
-            counts = [sel["neurons_per_layer"][k] for k in sorted(sel["neurons_per_layer"], key=int)]
-            rows.append({
-                "model": s["model"], "model_id": s["model_id"], "revision": s["revision"], "dataset": dataset,
-                "matrix": s.get("matrix", "up"), "activation": s["activation"], "clamp": s["clamp"],
-                "split": s["split"], "wd_split": s["wd_split"], "windows": s["windows"],
-                "window_tokens": s["window_tokens"], "tokens": s["tokens"], "seed": s["seed"],
-                "random_seeds": s["random_seeds"], "percent": p,
-                "neurons_per_layer": "/".join(map(str, counts)), "neurons_total": sel["neurons_total"],
-                **{k: stats[k] for k in COLUMNS}, "significance": significance_stars(stats["p_wilcoxon"]),
-                "test": TEST})
-    return rows, per
+    return clamp_sweep([(pd.read_csv(path), read_json(spath)) for path, spath in zip(clamp, summaries)], dataset)
 
 
 def _bars(ax, h: dict, percent: float, name: str, letter: str) -> None:
@@ -162,34 +116,6 @@ def _bars(ax, h: dict, percent: float, name: str, letter: str) -> None:
     ax.set(ylabel=f"perplexity ({h['summary']['split']})", title=f"({letter}) clamp negatives, {name}, {where}\n"
            f"ratio of increases {h['ratio_of_increases']:.2f}")
     ax.legend(loc="upper left", fontsize="x-small")
-
-
-def _claim30(g: dict, r: dict, name: str) -> dict:
-    """Claim 30 values: `g` the smooth-activation model's neurons (GELU, or a gated FFN's gate), `r` the ReLU model's."""
-    return {"model": name, "gelu_neuron": g["neuron"], "gelu_wd": g["wd"], "gelu_frac_negative": g["frac_negative"],
-            "gelu_negative_modes_pre": g["modes_pre"], "gelu_negative_modes_post": g["modes_post"],
-            "relu_neuron": r["neuron"], "relu_wd": r["wd"], "relu_frac_negative": r["frac_negative"],
-            "relu_negative_modes_pre": r["modes_pre"], "relu_post_nonzero_share": float(np.mean(r["post"] != 0)),
-            "gelu_share_multimodal_persisting": share(g["persist_flags"]),  # of the multimodal ones, redrawn
-            "top_neurons": g["top"], "gelu_top_multimodal_pre": g["multimodal_pre"],
-            "gelu_top_multimodal_post": g["multimodal_post"], "gelu_top_multimodal_persist": g["persist"],
-            "relu_top_multimodal_pre": r["multimodal_pre"], "activation": g["activation"]}
-
-
-def _claim31(h: dict, percent: float, name: str) -> dict:
-    return {"model": name, "percent": percent, "baseline_ppl": h["baseline_ppl"], "clamped_ppl": h["top_ppl"],
-            "random_ppl_mean": h["random_ppl_mean"], "random_ppl_sem": h["random_ppl_sem"],
-            "increase_top": h["increase_top"], "increase_random": h["increase_random"],
-            "ratio_of_increases": window_contrast(  # evaluation windows redrawn, paired across conditions
-                lambda ppl: ratio_of_increases(ppl, 0, 1, range(2, 2 + h["n_seeds"])), h["window_nll"]),
-            "ratio_of_increases_point": h["ratio_of_increases"], "p_value": h["p_wilcoxon"],
-            "rank_biserial": h["rank_biserial"], "cohens_dz": h["cohens_dz"],
-            "p_wilcoxon_max_over_seeds": h["p_wilcoxon_max_over_seeds"],
-            "p_ttest_across_seeds": h["p_ttest_across_seeds"], "z_across_seeds": h["z_across_seeds"],
-            "n_seeds": h["n_seeds"], "neurons_total": h["selection"]["neurons_total"],
-            "matrix": h["summary"].get("matrix", "up"),
-            "paper_baseline_ppl": PAPER["baseline_ppl"], "paper_clamped_ppl": PAPER["top5_ppl"],
-            "paper_p_value": PAPER["p_value"]}
 
 
 def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str, clamp: list, summaries: list,
@@ -260,11 +186,11 @@ def main(relu_stats: str, relu_outputs: str, gelu_stats: str, gelu_outputs: str,
 
     by_model = None
     if gated:
-        by_model = {gated["name"]: {30: _claim30(neurons["gated"], neurons["relu"], gated["name"]),
-                                    31: _claim31(sweeps["gated"][percent], percent, gated["name"])}}
+        by_model = {gated["name"]: {30: mode_persistence_values(neurons["gated"], neurons["relu"], gated["name"]),
+                                    31: ablation_values(sweeps["gated"][percent], percent, gated["name"], PAPER)}}
     write_claim_values(claims, "NC-F4", scale, {
-        30: _claim30(neurons["gelu"], neurons["relu"], gelu["name"]),
-        31: _claim31(h, percent, gelu["name"]),
+        30: mode_persistence_values(neurons["gelu"], neurons["relu"], gelu["name"]),
+        31: ablation_values(h, percent, gelu["name"], PAPER),
     }, context={"gelu_model": gelu["model_id"], "gelu_revision": gelu["revision"], "relu_model": relu["model_id"],
                 "relu_revision": relu["revision"], "dataset": gelu["dataset"], "layer": layer,
                 "histogram_split": gelu["split"], "histogram_tokens": neurons["gelu"]["tokens"], "split": s["split"],

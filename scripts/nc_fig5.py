@@ -9,22 +9,13 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.io import save_figure, write_table
+from entangle.pairs.neuron_pairs import (item_neurons, load_layer_item, md_rank, neuron_top_pairs, pair_table,
+                                         pair_tokens)
+from entangle.plotting.neurons import pair_token_table
 from entangle.plotting.style import PALETTE, caption, figure
 from entangle.tokens import CATEGORIES, breakdown, dominated_share, enrichment, is_case_variant, is_same_word
-from entangle.neuron_pairs import (item_neurons, load_layer_item, md_rank, neuron_top_pairs, pair_table,
-                                   pair_tokens)
 
 PAPER_NEURONS = [5224, 7723, 1168, 851]
-
-
-def token_table(ax, frame, title):
-    cells = [[r.T1 or "—", r.T2 or "—", r.NT1 or "—", r.NT2 or "—", f"{r.oi_ratio:.1f}"] for r in frame.itertuples()]
-    ax.set_axis_off()
-    tab = ax.table(cellText=cells, colLabels=["T1", "T2", "N1", "N2", "OI"], loc="center", cellLoc="center")
-    tab.auto_set_font_size(False)
-    tab.set_fontsize(8)
-    tab.scale(1.0, 1.3)
-    ax.set_title(title, fontsize="medium")
 
 
 def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, tokens: str, vocabulary: str,
@@ -100,7 +91,9 @@ def _plot(axes, a: dict) -> None:
     neurons, ranks, shares = a["neurons"], a["ranks"], a["shares"]
     for c, ax in enumerate(axes[:, :-1].flat):
         if c < len(neurons):
-            token_table(ax, a["frames"][c], f"{a['name']} {a['matrix']}: neuron {neurons[c]} (MD rank {ranks[c]})")
+            pair_token_table(ax, a["frames"][c],
+                             f"{a['name']} {a['matrix']}: neuron {neurons[c]} (MD rank {ranks[c]})", rank=False,
+                             next_labels=("N1", "N2"), row_height=1.3, title_size="medium")
         else:
             ax.set_axis_off()
     ax = axes[0, -1]

@@ -10,10 +10,10 @@ from entangle.io import save_figure, write_table
 from entangle.metrics.mapping import pair_input_distances
 from entangle.neurons.dynamics import mean_sem
 from entangle.neurons.io_relationship import hard_pair_share
-from entangle.plotting.neurons import io_scatter as io_panel
+from entangle.pairs.neuron_pairs import item_neurons, load_layer_item, md_rank, neuron_top_pairs
+from entangle.pairs.zscores import input_distance_z
+from entangle.plotting.neurons import io_scatter
 from entangle.plotting.style import caption, figure
-from entangle.neuron_pairs import item_neurons, load_layer_item, md_rank, neuron_top_pairs
-from entangle.zscores import input_distance_z
 
 
 def _analyse(top: str, md: str, pairs_path: str, inputs: str, outputs: str, layer: int, select: dict,
@@ -58,7 +58,7 @@ def _plot(axes, a: dict, ncols: int) -> None:
         if c >= len(neurons):
             ax.set_axis_off()
             continue
-        io_panel(ax, a["dx"], a["dy"][:, c], f"{a['name']} {a['matrix']}: neuron {neurons[c]} (MD rank {ranks[c]})",
+        io_scatter(ax, a["dx"], a["dy"][:, c], f"{a['name']} {a['matrix']}: neuron {neurons[c]} (MD rank {ranks[c]})",
                  highlight=a["best"][c])
         ax.legend(loc="lower left", frameon=True).set_visible(c == 0)  # top pairs sit high: legend below
         ax.tick_params(labelsize="x-small")

@@ -7,7 +7,7 @@ import pandas as pd
 from _runner import run
 
 from entangle.io import atomic_path, load_matrix
-from entangle.zscores import layer_top_pairs
+from entangle.pairs.zscores import layer_top_pairs
 
 
 def main(inputs: str, outputs: str, md: str, pairs_path: str, layer: str, top_neurons: int, top_pairs: int,

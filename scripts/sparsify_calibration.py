@@ -1,6 +1,6 @@
 """Calibration windows for sparsification: `windows` random windows of the model's context from one split.
 
-As the SparseGPT / Wanda / Sparse Expansion loaders (REFERENCE_METHODS.md 1.6, 2.4): the whole split is
+As the SparseGPT / Wanda / Sparse Expansion loaders (`get_loaders`): the whole split is
 tokenized as one stream, `random.seed(seed)`, each start `randint(0, T - context - 1)`.
 """
 

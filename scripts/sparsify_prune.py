@@ -18,7 +18,8 @@ import torch
 from _runner import as_list, run
 
 from entangle.device import resolve_device, resolve_dtype
-from entangle.evaluation.perplexity import perplexity, window_nll
+from entangle.evaluation.perplexity import window_nll
+from entangle.evaluation.ppl import perplexity
 from entangle.io import write_json, write_table
 from entangle.models.load import load_model
 from entangle.sparsify.sequential import (

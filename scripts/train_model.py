@@ -7,7 +7,8 @@ from _runner import run
 from transformers import AutoTokenizer
 
 from entangle.data.text import eval_windows, read_split, tokenize
-from entangle.evaluation.perplexity import perplexity, window_nll
+from entangle.evaluation.perplexity import window_nll
+from entangle.evaluation.ppl import perplexity
 from entangle.io import atomic_path, write_json
 from entangle.models.schedule import checkpoint_steps, revision_name
 from entangle.models.train import train_lm, unigram_perplexity

@@ -1,5 +1,6 @@
 """WD-F1 / WD-FA8: a random and an entangled neuron at 90% sparsity: dense vs SparseGPT, dense vs Sparse Expansion,
-and the expanded outputs coloured by expert; WD to N(0,1) and RI (DESIGN.md) printed on the panels."""
+and the expanded outputs coloured by expert; WD to N(0,1) and RI = RMSE(SparseGPT) / RMSE(Sparse Expansion)
+printed on the panels."""
 
 import json
 

@@ -11,11 +11,11 @@ from scipy.stats import spearmanr
 
 from entangle.claims import write_claim_values
 from entangle.io import load_matrix, save_figure, write_table
-from entangle.metrics.mapping import io_scatter
+from entangle.metrics.mapping import io_distances
 from entangle.neurons.io_relationship import hard_pairs
 from entangle.neurons.population import hard_pair_ratio, spearman
 from entangle.neurons.selection import random_neurons, top_k
-from entangle.plotting.neurons import io_scatter as io_panel
+from entangle.plotting.neurons import io_scatter
 from entangle.plotting.neurons import output_histogram
 from entangle.plotting.style import PALETTE, caption, figure
 
@@ -33,7 +33,7 @@ def _analyse(stats: str, mapping: str, pairs: str, inputs: str, outputs: str, se
     top = top_k(wd, min(10, alive.size))
     rand = random_neurons(len(wd), min(10, alive.size), seed=seed, exclude=np.setdiff1d(np.arange(len(wd)), alive))
     neurons = np.concatenate([top, rand])
-    hard = np.stack([hard_pairs(*io_scatter(x, y, i, j, n)) for n in neurons], axis=1)  # [pairs, 20]
+    hard = np.stack([hard_pairs(*io_distances(x, y, i, j, n)) for n in neurons], axis=1)  # [pairs, 20]
     share = {n: float(np.nanmean(hard[:, c])) for c, n in enumerate(neurons)}
     ok = np.isfinite(table["wd"]) & np.isfinite(table["md"])
     rho, pval = spearmanr(table.loc[ok, "wd"], table.loc[ok, "md"])
@@ -50,8 +50,8 @@ def _panels(axes, a: dict, record: dict, layer: int, letters: str) -> None:
         color = PALETTE["random"] if kind == "random" else PALETTE["wasserstein"]
         output_histogram(axes[row, 0], y[:, neuron], f"({letters[2 * row]}) {record['name']}, {kind} neuron "
                          f"{neuron}: WD {wd[neuron]:.3f}", color=color)
-        din, dout = io_scatter(x, y, a["i"], a["j"], neuron)
-        io_panel(axes[row, 1], din, dout, f"({letters[2 * row + 1]}) IO, neuron {neuron}: hard pairs "
+        din, dout = io_distances(x, y, a["i"], a["j"], neuron)
+        io_scatter(axes[row, 1], din, dout, f"({letters[2 * row + 1]}) IO, neuron {neuron}: hard pairs "
                  f"{a['share'][neuron]:.1%}")
     ax = axes[0, 2]
     ax.scatter(table["md"], table["wd"], s=5, alpha=0.5, color=PALETTE["other"], lw=0)

@@ -14,17 +14,15 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.io import read_json, save_figure, write_table
-from entangle.plotting.style import caption, figure
-from entangle.sparsify.partial import (
-    claim6_values,
-    claim7_values,
+from entangle.neurons.selection import parse_selection
+from entangle.plotting.style import SELECTION_COLORS, caption, figure
+from entangle.sparsify.report import (
+    downstream_lowest_values,
     downstream_scores,
     load_partial_runs,
-    parse_selection,
+    selection_increase_values,
 )
 
-COLORS = {"wd": "#d1495b", "mean": "#3b6fb6", "variance": "#edae49", "magnitude": "#00798c", "random": "#8a8a8a",
-          "dense": "#222222"}
 MARKERS = {"wd": "o", "mean": "s", "variance": "^", "magnitude": "D", "random": "v"}
 SHORT = {"wd": "WD", "mean": "mean", "variance": "var.", "magnitude": "|w|", "random": "random"}
 LABELS = {"wd": "top WD", "mean": "top output mean", "variance": "top output variance",
@@ -55,9 +53,9 @@ def main(runs: list, downstream: list, names: list, sparsities: list, headline: 
         table = pd.concat([table, extra.reindex(columns=table.columns)], ignore_index=True)
     write_table(table, csv, markdown)
 
-    values = {6: claim6_values(tidy, headline, [read_json(p) for p in runs])}
+    values = {6: selection_increase_values(tidy, headline, [read_json(p) for p in runs])}
     if down is not None:
-        values[7] = claim7_values(down)
+        values[7] = downstream_lowest_values(down)
     write_claim_values(claims, "WD-F3", scale, values, context={
         **context, "model_id": first.model_id, "revision": first.revision, "dataset": first.dataset,
         "split": first.split, "tokens": int(first.tokens), "seed": int(first.seed),
@@ -90,16 +88,16 @@ def _perplexity_panel(ax, tidy: pd.DataFrame, sparsities: list, legend_outside: 
         if kind == "random":
             agg = rows.groupby("x").perplexity.agg(["mean", "min", "max"]).sort_index()
             seeds = rows.selection.nunique()
-            ax.fill_between(agg.index, agg["min"], agg["max"], color=COLORS[kind], alpha=0.25, lw=0)
-            ax.plot(agg.index, agg["mean"], marker=MARKERS[kind], color=COLORS[kind], lw=1.6, ms=5,
+            ax.fill_between(agg.index, agg["min"], agg["max"], color=SELECTION_COLORS[kind], alpha=0.25, lw=0)
+            ax.plot(agg.index, agg["mean"], marker=MARKERS[kind], color=SELECTION_COLORS[kind], lw=1.6, ms=5,
                     label=f"random (mean, range of {seeds} seeds)")
         else:
             rows = rows.sort_values("x")
-            ax.plot(rows.x, rows.perplexity, marker=MARKERS[kind], color=COLORS[kind], lw=1.6, ms=5,
+            ax.plot(rows.x, rows.perplexity, marker=MARKERS[kind], color=SELECTION_COLORS[kind], lw=1.6, ms=5,
                     label=LABELS[kind])
         shown += list(rows.perplexity)
     dense = float(tidy[tidy.method == "dense"].perplexity.iloc[0])
-    ax.axhline(dense, color=COLORS["dense"], ls="--", lw=1, label="dense")
+    ax.axhline(dense, color=SELECTION_COLORS["dense"], ls="--", lw=1, label="dense")
     shown.append(dense)
     ax.set_yscale("log")
     v = np.asarray([x for x in shown if np.isfinite(x) and x > 0])
@@ -128,7 +126,7 @@ def _task_panel(ax, d: pd.DataFrame, title: str, headline: str) -> None:
     order = [k for k in MARKERS if k in set(d.kind)]
     agg = d[d.kind != "dense"].groupby("kind").score.agg(["mean", "min", "max"]).reindex(order)
     x = np.arange(len(order))
-    ax.bar(x, agg["mean"], color=[COLORS[k] for k in order], width=0.7)
+    ax.bar(x, agg["mean"], color=[SELECTION_COLORS[k] for k in order], width=0.7)
     if "random" in order:  # random: mean over seeds, whiskers = min and max
         r = order.index("random")
         ax.errorbar([r], [agg["mean"].iloc[r]], yerr=[[agg["mean"].iloc[r] - agg["min"].iloc[r]],
@@ -136,7 +134,7 @@ def _task_panel(ax, d: pd.DataFrame, title: str, headline: str) -> None:
                     fmt="none", ecolor="#222222", capsize=3, lw=1)
     dense = d[d.kind == "dense"].score
     if len(dense):
-        ax.axhline(float(dense.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
+        ax.axhline(float(dense.iloc[0]), color=SELECTION_COLORS["dense"], ls="--", lw=1, label="dense")
         ax.legend(fontsize="small")
     ax.set_xticks(x)
     ax.set_xticklabels([SHORT[k] for k in order])

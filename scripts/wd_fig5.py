@@ -24,7 +24,7 @@ from entangle.disentangle.records import context
 from entangle.evaluation.contrasts import recovered_fraction, window_contrast
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
-from entangle.sparsify.partial import window_nll
+from entangle.sparsify.report import run_window_nll
 
 
 def _weighted_panels(axes, table: pd.DataFrame, info: dict, letters: tuple[str, str]) -> dict:
@@ -92,8 +92,8 @@ def main(partial: str, neurons: str, summary: str, headline: str, scale: str, pn
           (("sparsegpt", sgpt), ("sparse_expansion", se))}
     dense = runs["dense_ppl"]
     recovered = (at["sparsegpt"] - at["sparse_expansion"]) / (at["sparsegpt"] - dense)
-    per_window = np.stack([window_nll(runs, None), window_nll(runs, "sparsegpt", headline),
-                           window_nll(runs, "sparse_expansion", headline)])
+    per_window = np.stack([run_window_nll(runs, None), run_window_nll(runs, "sparsegpt", headline),
+                           run_window_nll(runs, "sparse_expansion", headline)])
     recovered_estimate = window_contrast(lambda p: recovered_fraction(p, 0, 1, 2), per_window)
 
     fig, axes = figure(2 if gated_neurons else 1, 3, width=3.8, height=3.2)

@@ -6,7 +6,7 @@ from entangle.claims import write_claim_values
 from entangle.io import markdown_table, save_figure, write_table, write_text
 from entangle.plotting.style import caption
 from entangle.sparsify.plots import perplexity_vs_k
-from entangle.sparsify.report import claim20, load_runs, window_nlls
+from entangle.sparsify.report import k_sweep_values, load_runs, window_nlls
 
 
 def main(runs: list, nll: list, model: str, sparsity: str, context: dict, scale: str,
@@ -27,7 +27,8 @@ def main(runs: list, nll: list, model: str, sparsity: str, context: dict, scale:
                f"{scale} scale)\n\n" + markdown_table(out[["model", "method", "k", "sparsity", "perplexity",
                                                           "relative_to_sparsegpt", "ffn_sparsity",
                                                           "router_macs_per_token"]], digits=5) + "\n")
-    write_claim_values(claims, "WD-FA3", scale, {20: claim20(sweep, sgpt, window_nlls(tidy, list(nll)))}, context={
+    values = k_sweep_values(sweep, sgpt, window_nlls(tidy, list(nll)))
+    write_claim_values(claims, "WD-FA3", scale, {20: values}, context={
         **context, "model": model, "sparsity": sparsity, "seed": int(tidy.seed.iloc[0]),
         "model_id": tidy.model_id.iloc[0], "revision": tidy.revision.iloc[0]})
 

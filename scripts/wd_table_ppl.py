@@ -4,7 +4,7 @@ from _runner import run
 
 from entangle.claims import write_claim_values
 from entangle.io import markdown_table, write_table, write_text
-from entangle.sparsify.report import claim19, load_runs, wide_table, window_nlls
+from entangle.sparsify.report import equal_nonzeros_gap_values, load_runs, wide_table, window_nlls
 
 
 def main(runs: list, nll: list, sparsities: list, methods: list, k: int, context: dict, scale: str,
@@ -21,7 +21,7 @@ def main(runs: list, nll: list, sparsities: list, methods: list, k: int, context
             f"Scale: {scale}.")
     write_text(markdown, f"# WD-TA: perplexity by model, method and sparsity\n\n{note}\n\n"
                + markdown_table(wide, digits=5) + "\n")
-    values, gaps = claim19(tidy, k, window_nlls(tidy, list(nll)))
+    values, gaps = equal_nonzeros_gap_values(tidy, k, window_nlls(tidy, list(nll)))
     write_claim_values(claims, "WD-TA", scale, {19: values}, context={
         **context, "models": ", ".join(dict.fromkeys(tidy.model)), "sparsities": ", ".join(sparsities),
         "gap_definition": "ln PPL(best of magnitude, Wanda, SparseGPT) - ln PPL(SE), nats per token",

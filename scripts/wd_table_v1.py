@@ -7,7 +7,8 @@ from entangle.claims import write_claim_values
 from entangle.io import markdown_table, save_figure, write_table, write_text
 from entangle.plotting.style import caption
 from entangle.sparsify import plots
-from entangle.sparsify.report import BASELINES, claim21, flop_matched, load_runs, window_nlls
+from entangle.sparsify.report import flop_matched, flop_matched_gap_values, load_runs, window_nlls
+from entangle.workflow.sparsify import BASELINES
 
 
 def main(runs: list, nll: list, ks: list, context: dict, scale: str,
@@ -35,7 +36,8 @@ def main(runs: list, nll: list, ks: list, context: dict, scale: str,
     caption(fig, "WD-V1", f"SE vs one-shot pruners at equal MACs per token, router included; baselines "
                           f"interpolated over their sparsities ({scale} scale)")
     save_figure(fig, png, pdf)
-    write_claim_values(claims, "WD-V1", scale, {21: claim21(table, tidy, window_nlls(tidy, list(nll)))}, context={
+    values = flop_matched_gap_values(table, tidy, window_nlls(tidy, list(nll)))
+    write_claim_values(claims, "WD-V1", scale, {21: values}, context={
         **context, "models": ", ".join(dict.fromkeys(tidy.model)), "ks": ", ".join(map(str, ks)),
         "definition": "SE's total MACs per token (non-zero FFN weights + router) vs each baseline's ln PPL "
                       "interpolated linearly in MACs per token over its sparsity grid and the dense model; gap = "

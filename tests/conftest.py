@@ -20,6 +20,15 @@ TEXT = [f"The {w} of the {v} was {n} km , and the {v} @-@ {w} ( born 18{n} ) ." 
         for w, v in (("river", "city"), ("king", "army"), ("song", "band"))]
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models run several times faster on one intra-op thread than oversubscribed on a small machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return train_bpe(TEXT, vocab_size=300)

@@ -91,7 +91,7 @@ def make_results(root: str | Path, scale: str = "mini", further_model: str | Non
     for sub in ("figures", "tables", "claims", "reports"):
         (results / sub).mkdir(parents=True, exist_ok=True)
     claims = pd.DataFrame(claims_rows(scale, further_model), columns=list(CONTRACT))
-    if old_columns:  # the pre-contract layout (main before issue 15)
+    if old_columns:  # the layout without the contract columns
         claims = claims[claims["primary"] == "true"].rename(columns={"details": "our_value"})
         claims = claims[["claim", "text", "item", "scale", "statistic", "criterion", "paper_value", "our_value",
                          "verdict", "reason"]]
@@ -103,7 +103,7 @@ def make_results(root: str | Path, scale: str = "mini", further_model: str | Non
         if item_id == NOT_EVALUABLE_ITEM:
             status, reason = "not evaluable", "needs the paper's models"
         elif item_id == NOT_BUILT_ITEM:
-            status, reason = "not yet built", "its analysis belongs to issue #99"
+            status, reason = "not yet built", "its analysis is not implemented in this workflow"
         else:
             if item["kind"] == "figure":
                 (results / "figures" / f"{item_id}.png").write_bytes(png())

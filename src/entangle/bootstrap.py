@@ -1,4 +1,4 @@
-"""Seeded percentile bootstrap: the 95% interval of a claim's statistic (DESIGN "Claim verdicts").
+"""Seeded percentile bootstrap: the 95% interval of a claim's statistic (claims.yaml's verdicts).
 
 A statistic is a function of arrays whose first axis is the resampling unit: evaluation windows
 (perplexities), neurons (population statistics), token pairs (MD, OI ratios), held-out tokens (one

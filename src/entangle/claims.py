@@ -1,4 +1,4 @@
-"""Claim values and verdicts for the papers' testable claims (CATALOG section 5, claims.yaml).
+"""Claim values and verdicts for the papers' testable claims (claims.yaml).
 
 Items write what they measured to `results/<scale>/claims/<ITEM>.json`:
     {"item": "WD-F2", "scale": "mini", "claims": {"2": {"spearman_wd_md": {...}, ...}}, "context": {...},

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from entangle.models.paper_archs import PaperArch, paper_arch
@@ -212,12 +213,18 @@ class CostModel:
                 + kmeans_flops(tokens, d_pca, k, sp["expansion"]["n_init"], a.kmeans_iterations)
                 / a.flops_per_s("float32", a.kmeans_efficiency))
 
-    def job(self, rule: str, wildcards: dict) -> JobCost:
-        """The cost of one job; rules without a model of their own are CPU-light."""
-        method = getattr(self, f"_{rule}", None)
-        if method is None:
-            return JobCost(rule, wildcards, gpu=False, cpu_s=self.a.cpu_light_s)
-        return method(JobCost(rule, wildcards, gpu=True), **wildcards)
+    def job(self, rule: str, wildcards: dict, gpu: bool = False) -> JobCost:
+        """The cost of one job by its rule (`RULE_COSTS`). A rule without an entry runs no model of its own and
+        is CPU-light; unless the job asks for a GPU (`gpu`, its `resources`): then CostError names the rule."""
+        cost = RULE_COSTS.get(rule)
+        if cost is not None:
+            return cost(self, JobCost(rule, wildcards, gpu=True), **wildcards)
+        if gpu:
+            grouped = next((rules for prefix, rules in GROUPED_RULES.items() if rule.startswith(prefix)), None)
+            raise CostError(f"rule {rule!r} asks for a GPU but has no cost function in entangle.cost.RULE_COSTS"
+                            + (f"; it bundles the jobs of {', '.join(grouped)}, which the paper scale runs one "
+                               "by one (its `jobs:` setting)" if grouped else "; add one"))
+        return JobCost(rule, wildcards, gpu=False, cpu_s=self.a.cpu_light_s)
 
     # rules ------------------------------------------------------------------------------------------------
     def _fetch_model(self, c: JobCost, model: str) -> JobCost:
@@ -383,6 +390,32 @@ class CostModel:
     def _ne_sae_seed(self, c: JobCost, seed: str) -> JobCost:
         c.gpu, c.cpu_s = False, self.a.cpu_sae_seed_s
         return c
+
+
+# Rule -> the cost of one of its jobs (wildcards as keyword arguments). Every rule whose jobs can ask for a GPU
+# has an entry (tests/unit/test_cost.py reads rules/*.smk), so a new or renamed GPU rule fails here instead of
+# passing for CPU-light.
+RULE_COSTS: dict[str, Callable[..., JobCost]] = {
+    "fetch_model": CostModel._fetch_model,
+    "capture": CostModel._capture,
+    "perplexity": CostModel._perplexity,
+    "clamp_ablation": CostModel._clamp_ablation,
+    "sparsify_prune": CostModel._sparsify_prune,
+    "partial_sparsify": CostModel._partial_sparsify,
+    "partial_downstream": CostModel._partial_downstream,
+    "disentangle_layer": CostModel._disentangle_layer,
+    "ne_clusters": CostModel._ne_clusters,
+    "neuron_stats": CostModel._neuron_stats,
+    "ne_sae_seed": CostModel._ne_sae_seed,
+}
+# Rules generated per model (name prefix -> the per-job rules each bundles) where a scale's `jobs:` groups work;
+# the paper scale runs the per-job rules, so they have no cost function of their own.
+GROUPED_RULES = {"dense_pass_": ("capture", "perplexity"), "disentangle_": ("disentangle_layer",),
+                 "sparsify_": ("sparsify_prune",)}
+
+
+class CostError(ValueError):
+    """A job the cost model cannot price; the message names the rule."""
 
 
 def with_measurements(assumptions: Assumptions, measured: dict[str, float]) -> Assumptions:

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from entangle.capture import capture_matrix, load_matrix
-from entangle.evaluation.perplexity import perplexity, window_nll
+from entangle.evaluation.perplexity import window_nll
+from entangle.evaluation.ppl import perplexity
 from entangle.models import arch
 from tests.conftest import tiny_model
 

@@ -1,5 +1,6 @@
 """The paper-scale cost estimate (entangle.cost): its structure, not its numbers."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -7,9 +8,9 @@ import pytest
 import yaml
 
 from entangle.config import load_scale
-from entangle.cost import (KMEANS_REFINE, KMEANS_SAMPLE, KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS, Assumptions,
-                           CostModel, forward_flops_per_token, kmeans_flops, sparsegpt_flops,
-                           with_measurements)
+from entangle.cost import (GROUPED_RULES, KMEANS_REFINE, KMEANS_SAMPLE, KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS,
+                           RULE_COSTS, Assumptions, CostError, CostModel, forward_flops_per_token, kmeans_flops,
+                           sparsegpt_flops, with_measurements)
 from entangle.models.paper_archs import PAPER_ARCHS, paper_arch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -130,3 +131,49 @@ def test_rules_without_a_model_of_their_own_are_cpu_light_and_downloads_count_re
     fetch = cost.job("fetch_model", {"model": "pythia-1.4b"})
     revisions = len(load_scale(RAW, "paper").models["pythia-1.4b"].revisions)
     assert revisions > 30 and fetch.download_gb == pytest.approx(revisions * 1.414e9 * 2 / 1e9, rel=0.02)
+
+
+# --- which rules have a cost function -------------------------------------------------------------------
+
+RULE = re.compile(r"^(\s*)rule\s*(\w*)\s*:")
+
+
+def gpu_rules() -> tuple[set[str], set[str]]:
+    """Rules of rules/*.smk whose `resources:` name a gpu, read as text: (named rules, prefixes of generated
+    names). A generated rule (`rule:` with `name:`) is known by the literal start of its name (an f-string, or a
+    variable assigned one in the same file)."""
+    named, generated = set(), set()
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        lines = path.read_text().splitlines()
+        starts = [(i, m) for i, line in enumerate(lines) if (m := RULE.match(line))]
+        for k, (i, m) in enumerate(starts):
+            end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
+            body = lines[i + 1:end]
+            res = [j for j, line in enumerate(body) if line.strip() == "resources:"]
+            if not res or not any("gpu" in line for line in body[res[0] + 1:res[0] + 4]):
+                continue
+            if m.group(2):
+                named.add(m.group(2))
+                continue
+            name = body[next(j for j, line in enumerate(body) if line.strip() == "name:") + 1].strip()
+            if not name.startswith('f"'):  # a variable: its f-string assignment in this file
+                name = next(line.split("=", 1)[1].strip() for line in lines if re.match(rf"\s*{name}\s*=", line))
+            generated.add(re.match(r'f"([^{"]*)', name).group(1))
+    return named, generated
+
+
+def test_every_gpu_rule_has_a_cost_function():
+    named, generated = gpu_rules()
+    assert {"capture", "perplexity", "sparsify_prune", "clamp_ablation"} <= named  # the reader finds them
+    assert named <= set(RULE_COSTS), f"GPU rules without a cost function: {sorted(named - set(RULE_COSTS))}"
+    assert generated == set(GROUPED_RULES)  # dense_pass_, disentangle_, sparsify_ (per-model jobs)
+    assert all(set(rules) <= set(RULE_COSTS) for rules in GROUPED_RULES.values())
+
+
+def test_an_unknown_gpu_rule_fails_loudly():
+    m = model()
+    assert m.job("zoo_table", {}).cpu_s == m.a.cpu_light_s and not m.job("zoo_table", {}).gpu  # no model: CPU-light
+    with pytest.raises(CostError, match="'renamed_prune' asks for a GPU"):
+        m.job("renamed_prune", {}, gpu=True)
+    with pytest.raises(CostError, match="bundles the jobs of capture, perplexity"):
+        m.job("dense_pass_smollm2", {}, gpu=True)

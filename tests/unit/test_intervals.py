@@ -1,4 +1,4 @@
-"""Claim statistics with intervals, and the controls of issue #15: each control is tested on synthetic data where
+"""Claim statistics with intervals, and their controls: each control is tested on synthetic data where
 the control and the naive claim statistic disagree."""
 
 import numpy as np
@@ -7,12 +7,13 @@ import pytest
 
 from entangle.claims import Term, criterion_verdict
 from entangle.disentangle import intervals, measures
-from entangle.evaluation.contrasts import ratio_of_increases, recovered_fraction, window_contrast
+from entangle.evaluation.contrasts import recovered_fraction, window_contrast
 from entangle.metrics.mapping import mapping_difficulty
 from entangle.metrics.wasserstein import wasserstein_to_gaussian
+from entangle.negative.stats import ratio_of_increases_rows
 from entangle.neurons import population
+from entangle.pairs.zscores import top_pair_intervals
 from entangle.tokens import enrichment
-from entangle.zscores import top_pair_intervals
 
 
 def verdict(estimate, op, threshold):
@@ -301,12 +302,12 @@ def test_window_contrasts_are_paired():
     base = rng.normal(3.0, 0.5, 300)  # windows differ a lot; the conditions' shifts are small and common
     nll = np.stack([base, base + 0.05 + 0.005 * rng.normal(size=300), base + 0.01 + 0.005 * rng.normal(size=300),
                     base + 0.012 + 0.005 * rng.normal(size=300)])
-    est = window_contrast(lambda p: ratio_of_increases(p, 0, 1, [2, 3]), nll)
+    est = window_contrast(lambda p: ratio_of_increases_rows(p, 0, 1, [2, 3]), nll)
     assert est.unit == "evaluation windows" and 3.5 < est.ci_low < est.value < est.ci_high < 6.5
     rec = window_contrast(lambda p: recovered_fraction(p, 0, 1, 2), nll)
     assert rec.value == pytest.approx((np.exp(nll[1].mean()) - np.exp(nll[2].mean()))
                                       / (np.exp(nll[1].mean()) - np.exp(nll[0].mean())))
-    assert np.isnan(ratio_of_increases(np.array([[10.0, 12.0, 9.0]]), 0, 1, [2]))[0]  # nothing to compare with
+    assert np.isnan(ratio_of_increases_rows(np.array([[10.0, 12.0, 9.0]]), 0, 1, [2]))[0]  # nothing to compare with
 
 
 # --- intervals over two random stages (claims 3, 13, 28) ------------------------------------------------

@@ -6,7 +6,7 @@ import torch
 
 import entangle.metrics.mapping as mapping
 from entangle.metrics.mapping import (
-    io_scatter,
+    io_distances,
     mapping_difficulty,
     oi_ratios,
     pair_input_distances,
@@ -30,7 +30,7 @@ def test_hand_computed_example():
     oi = oi_ratios(x, y, i, j)
     np.testing.assert_allclose(oi[:, 0], [4 / 3, 10 / 3])
     assert np.isnan(oi[:, 1]).all()
-    dx, dy = io_scatter(x, y, i, j, 0)
+    dx, dy = io_distances(x, y, i, j, 0)
     np.testing.assert_allclose(dx, [1.0, 0.2])
     np.testing.assert_allclose(dy, [4 / 3, 2 / 3])
 
@@ -97,7 +97,7 @@ def test_chunking_and_torch_input_do_not_change_results(monkeypatch):
 def test_io_scatter_normalization():
     x, y = layer()
     res = mapping_difficulty(x, y, 500, seed=4)
-    dx, dy = io_scatter(x, y, res.i, res.j, 5)
+    dx, dy = io_distances(x, y, res.i, res.j, 5)
     assert dx.max() == pytest.approx(1.0) and (dx > 0).all()
     assert np.median(dy) == pytest.approx(1.0)
     assert np.mean(dy / dx) == pytest.approx(res.md[5])

@@ -1,4 +1,4 @@
-"""The clamp of negative activations (NC §2.4, CATALOG M7) and the ablation's statistics."""
+"""The clamp of negative activations (NC §2.4) and the ablation's statistics."""
 
 import numpy as np
 import pytest
@@ -6,19 +6,18 @@ import torch
 
 from entangle.evaluation.perplexity import window_nll
 from entangle.models import arch
-from entangle.negative import (
-    FAMILY_ACTIVATION,
+from entangle.evaluation.ppl import perplexity as ppl
+from entangle.models.families import ACTIVATIONS
+from entangle.negative.clamp import clamp_negative, random_like, top_wd_neurons
+from entangle.negative.modes import activation
+from entangle.negative.stats import (
     across_seeds,
-    activation,
-    clamp_negative,
     increase_sem,
     paired_test,
-    ppl,
-    random_like,
+    point_ratio_of_increases,
     ratio_of_increases,
     significance_stars,
     summarize_percent,
-    top_wd_neurons,
 )
 from tests.conftest import tiny_model
 
@@ -151,7 +150,7 @@ def test_random_control_matches_counts_is_seeded_and_nested():
     assert not np.array_equal(b[0], b[1][:10])  # layers draw independently
 
 
-@pytest.mark.parametrize("name", sorted(set(FAMILY_ACTIVATION.values())))
+@pytest.mark.parametrize("name", sorted(set(ACTIVATIONS.values())))
 def test_numpy_activation_matches_transformers(name):
     from transformers.activations import ACT2FN
 
@@ -161,7 +160,7 @@ def test_numpy_activation_matches_transformers(name):
 
 
 def test_family_activations_agree_with_the_architecture_table():
-    assert FAMILY_ACTIVATION == {f: a.activation for f, a in arch.ARCHS.items()}
+    assert ACTIVATIONS == {f: a.activation for f, a in arch.ARCHS.items()}
 
 
 def test_paired_test_and_effect_sizes():
@@ -181,9 +180,12 @@ def test_across_seeds_and_ratio():
     assert res["random_mean"] == pytest.approx(10.0) and res["empirical_p"] == pytest.approx(1 / 6)
     assert res["random_sem"] == pytest.approx(np.std(random, ddof=1) / np.sqrt(5))
     assert res["ttest_p"] < 1e-3 and res["z"] > 10
-    assert ratio_of_increases(10, 12, 10.5) == pytest.approx(4.0)
-    assert ratio_of_increases(10, 12, 10) == float("inf")
-    assert np.isnan(ratio_of_increases(10, 9.9, 9.95))
+    assert point_ratio_of_increases(10, 12, 10.5) == pytest.approx(4.0)
+    assert point_ratio_of_increases(10, 12, 10) == float("inf")
+    assert np.isnan(point_ratio_of_increases(10, 9.9, 9.95))
+    assert np.isnan(ratio_of_increases(10, 12, 10))  # the elementwise form: NaN without a random increase
+    np.testing.assert_allclose(ratio_of_increases(np.array([10.0, 10.0]), np.array([12.0, 11.0]),
+                                                  np.array([10.5, 10.5])), [4.0, 2.0])
     assert significance_stars(1e-5) == "***" and significance_stars(0.2) == "n.s."
 
 

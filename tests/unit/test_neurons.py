@@ -15,7 +15,7 @@ def test_top_k_ignores_nan_and_orders_descending():
 
 def test_top_percent_matches_the_reference_count():
     v = np.random.default_rng(0).random(8192)
-    # `WD > np.percentile(WD, 95)` keeps ranks 7782..8191: 410 neurons (CATALOG M7 says 409, i.e. int(0.05 * 8192))
+    # `WD > np.percentile(WD, 95)` keeps ranks 7782..8191: 410 neurons (the reference's 409 is int(0.05 * 8192))
     assert top_percent(v, 5).size == 410
     assert np.array_equal(top_percent(v, 5), np.flatnonzero(v > np.percentile(v, 95)))
     assert top_percent(v, 0).size == 0

@@ -15,19 +15,21 @@ from entangle.evaluation.downstream import DownstreamError, evaluate_downstream,
 from entangle.models.arch import arch_of, blocks, module_weight
 from entangle.models.train import train_lm
 from entangle.sparsify.ffn import load_sparse_ffn
+from entangle.neurons.selection import parse_selection, selection_names
 from entangle.sparsify.partial import (
     OutputAccumulator,
-    claim6_values,
-    claim7_values,
-    downstream_scores,
     ffn_shapes,
-    load_partial_runs,
     output_statistics,
     rows_per_matrix,
     select_rows,
     weight_magnitude,
 )
-from entangle.neurons.selection import parse_selection, selection_names
+from entangle.sparsify.report import (
+    downstream_lowest_values,
+    downstream_scores,
+    load_partial_runs,
+    selection_increase_values,
+)
 from tests.conftest import TEXT, tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -163,15 +165,6 @@ def _script(name):
     return module
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny models run several times faster on one thread than oversubscribed on a small machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def trained_llama(tmp_path_factory):
     from entangle.data.tokenizer import train_bpe
@@ -236,7 +229,7 @@ def test_partial_sparsify_end_to_end(trained_llama, tmp_path, one_thread):
 
     tidy = load_partial_runs(summaries)
     assert list(tidy.selection.unique()) == ["dense"] + names
-    values = claim6_values(tidy, "0.9", [json.loads(Path(p).read_text()) for p in summaries])
+    values = selection_increase_values(tidy, "0.9", [json.loads(Path(p).read_text()) for p in summaries])
     assert values["ppl_wd"] == runs[("sparsegpt", "0.9")]["ppl"]
     assert np.exp(np.mean(runs[("sparsegpt", "0.9")]["window_nll"])) == pytest.approx(values["ppl_wd"])
     ratio = values["increase_ratio_wd_over_worst_other"]
@@ -255,7 +248,7 @@ def test_claim_values_compare_wd_with_the_worst_other_selection():
         rows.append({"selection": sel, "method": "sparsegpt", "sparsity": "0.9", "perplexity": ppl})
         rows.append({"selection": sel, "method": "sparsegpt", "sparsity": "0.5", "perplexity": 1e6})
     rows.append({"selection": "wd", "method": "sparse_expansion", "sparsity": "0.9", "perplexity": 1e6})
-    v = claim6_values(pd.DataFrame(rows), "0.9")
+    v = selection_increase_values(pd.DataFrame(rows), "0.9")
     assert v["ppl_wd"] == 50 and v["ppl_max_other_selection"] == 30 and v["max_other_selection"] == "variance"
     assert v["ppl_random"] == 12 and v["ppl_random_min"] == 11 and v["ppl_random_max"] == 13
 
@@ -270,10 +263,10 @@ def test_claim_values_compare_wd_with_the_worst_other_selection():
 
     far = [summary("wd", None, 0.2), summary("mean", None, 0.05), summary("variance", None, 0.04),
            summary("magnitude", None, 0.05), summary("random", 0, 0.01), summary("random", 1, 0.01)]
-    est = claim6_values(pd.DataFrame(rows), "0.9", far)["increase_ratio_wd_over_worst_other"]
+    est = selection_increase_values(pd.DataFrame(rows), "0.9", far)["increase_ratio_wd_over_worst_other"]
     assert est.ci_low > 2  # far more: reproduced
     tie = [summary("wd", None, 0.05)] + far[1:]
-    est = claim6_values(pd.DataFrame(rows), "0.9", tie)["increase_ratio_wd_over_worst_other"]
+    est = selection_increase_values(pd.DataFrame(rows), "0.9", tie)["increase_ratio_wd_over_worst_other"]
     assert est.ci_low < 1 < est.ci_high  # WD ties magnitude: the interval straddles 1, far below 2
 
     scores = {"dense": {"gsm8k": {"exact_match,strict-match": 0.5}, "mmlu": {"acc,none": 0.6}},
@@ -282,11 +275,11 @@ def test_claim_values_compare_wd_with_the_worst_other_selection():
               "random0": {"gsm8k": {"exact_match,strict-match": 0.45}, "mmlu": {"acc,none": 0.2}},
               "random1": {"gsm8k": {"exact_match,strict-match": 0.45}, "mmlu": {"acc,none": 0.5}}}
     down = downstream_scores(scores)
-    v7 = claim7_values(down)
+    v7 = downstream_lowest_values(down)
     assert v7["wd_lowest_gsm8k"] and v7["wd_lowest_mmlu"]  # random mean 0.35 > 0.3 on mmlu
     assert v7["downstream_wd_most_damaging"] is True
     scores["mean"]["mmlu"]["acc,none"] = 0.25
-    assert claim7_values(downstream_scores(scores))["downstream_wd_most_damaging"] is False
+    assert downstream_lowest_values(downstream_scores(scores))["downstream_wd_most_damaging"] is False
 
 
 # --- downstream through a fake lm_eval ---------------------------------------------------------------------

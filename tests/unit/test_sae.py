@@ -10,13 +10,7 @@ from entangle.sae import (MLP, NeuronEmbeddingLoss, SparseAutoencoder, load_digi
 from entangle.sae.experiment import run_experiment
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP oversubscription slowdowns on busy CPUs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _set(sae, W_enc, b_enc, W_dec, b_dec):

@@ -20,12 +20,7 @@ from entangle.sparsify import SparseGPT, WandaStats, wanda_mask, wanda_prune
 D_OUT, D_IN, SEQ, LEN = 64, 256, 6, 48
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- the references' arithmetic ---------------------------------------------------------------------------

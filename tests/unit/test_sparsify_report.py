@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entangle.sparsify.report import claim19, claim21, flop_matched, interpolation_weights
+from entangle.sparsify.report import (equal_nonzeros_gap_values, flop_matched, flop_matched_gap_values,
+                                      interpolation_weights)
 
 DENSE = 1000.0  # non-zero FFN weights per token of the dense model
 
@@ -71,10 +72,10 @@ def test_claim21_intervals_on_the_matched_gap():
         noise = rng.normal(0, 0.01, 64)
         nll[("m", r.method, None if pd.isna(r.k) or r.method != "sparse_expansion" else int(r.k), r.sparsity)] = \
             math.log(r.perplexity) + noise - noise.mean()
-    values = claim21(flop_matched(tidy, [4, 16]), tidy, nll)
+    values = flop_matched_gap_values(flop_matched(tidy, [4, 16]), tidy, nll)
     assert values["gap_macs_kmax_min"].value == pytest.approx(0.1, abs=1e-3)  # the 50% cell
     assert values["gap_macs_kmax_min_step"].value == pytest.approx(0.3, abs=1e-3)  # 0.4 - 0.1
     assert values["gap_kmax_min"].value == pytest.approx(0.5, abs=1e-3)  # equal non-zeros: 2.0 - 1.5 at 50%
     assert values["gap_macs_kmax_min"].ci_low < 0.1 < values["gap_macs_kmax_min"].ci_high
-    claim19_values, _ = claim19(tidy, 16, nll)
-    assert claim19_values["gap_min"].value == pytest.approx(values["gap_kmax_min"].value)
+    equal_nonzeros, _ = equal_nonzeros_gap_values(tidy, 16, nll)
+    assert equal_nonzeros["gap_min"].value == pytest.approx(values["gap_kmax_min"].value)

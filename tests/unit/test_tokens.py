@@ -76,7 +76,7 @@ def test_pairs():
 
 
 def test_breakdown_of_the_papers_neuron_5224_table():
-    # NC-F5, neuron 5224 (CATALOG): the/The, D/the, G/of, A/was, O/a
+    # NC-F5, neuron 5224 (NC Figure 5): the/The, D/the, G/of, A/was, O/a
     pairs = [("Ġthe", "ĠThe"), ("ĠD", "Ġthe"), ("ĠG", "Ġof"), ("ĠA", "Ġwas"), ("ĠO", "Ġa")]
     shares = breakdown([(a, b, "Ġ.", "Ġ.") for a, b in pairs])
     assert list(shares) == list(CATEGORIES)

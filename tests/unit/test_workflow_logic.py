@@ -11,7 +11,7 @@ from entangle.config import ConfigError, load_scale
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits
 from entangle.workflow.checks import check_scale, zscore_layers
 from entangle.workflow.disentangle import detail, detail_models, disentangle_units, gated_layers
-from entangle.workflow.items import ItemRegistry
+from entangle.workflow.items import NOT_IMPLEMENTED, ItemRegistry
 from entangle.workflow.sparsify import calibration_models, run_file, run_settings, sparsify_runs
 
 REPO = Path(__file__).parents[2]
@@ -48,7 +48,7 @@ def test_registry_status_files_reason_and_entry():
     assert reg.files("A") == ["results/smoke/figures/A.png"]
     assert reg.files("B") == ["results/smoke/tables/B.csv"]  # the panels built so far
     assert reg.files("C") == [] and reg.reason("C") == "needs the hub"
-    assert reg.reason("D") == "its analysis belongs to issue #9" and reg.reason("A") == ""
+    assert reg.reason("D") == NOT_IMPLEMENTED and reg.reason("A") == ""
     assert reg.entry("B") == {"status": "not yet built", "reason": "panel a only",
                               "files": ["results/smoke/tables/B.csv"], "rule": "b_rule"}
     assert reg.built_files() == ["results/smoke/figures/A.png", "results/smoke/tables/B.csv"]

@@ -4,14 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from entangle.metrics.mapping import io_scatter, mapping_difficulty, oi_ratios
-from entangle.neuron_pairs import (flat_tokens, item_neurons, md_rank, negative_share, neuron_top_pairs,
-                                   pair_table, pair_tokens, previous_token_ids)
+from entangle.config import FFN_MATRICES
+from entangle.metrics.mapping import io_distances, mapping_difficulty, oi_ratios
+from entangle.pairs.neuron_pairs import (flat_tokens, item_neurons, md_rank, negative_share, neuron_top_pairs,
+                                         pair_table, pair_tokens, previous_token_ids)
+from entangle.pairs.zscores import (LayerPairs, ZScoreError, check_layers, check_matrix, check_neurons,
+                                    check_same_pairs, check_tokens, cross_layer_z, diagonal_dominance,
+                                    input_distance_z, layer_top_pairs, neuron_moments, next_token_ids,
+                                    normalize_to_source, top_pairs_per_neuron)
 from entangle.tokens import breakdown
-from entangle.zscores import (FAMILY_MATRICES, LayerPairs, ZScoreError, check_layers, check_matrix,
-                              check_neurons, check_same_pairs, check_tokens, cross_layer_z,
-                              diagonal_dominance, input_distance_z, layer_top_pairs, neuron_moments,
-                              next_token_ids, normalize_to_source, top_pairs_per_neuron)
 
 
 def layer(t=3_000, d=12, n=40, seed=0):
@@ -136,7 +137,7 @@ def test_neuron_top_pairs_agree_with_io_scatter_and_oi():
     oi, top, dx, dy = neuron_top_pairs(x, y, res.i, res.j, [0, 7], 5)
     assert oi.shape == (300, 2) and top.shape == (2, 5) and dy.shape == (300, 2)
     for c, n in enumerate((0, 7)):
-        sdx, sdy = io_scatter(x, y, res.i, res.j, n)
+        sdx, sdy = io_distances(x, y, res.i, res.j, n)
         np.testing.assert_allclose(dx, sdx)
         np.testing.assert_allclose(dy[:, c], sdy, rtol=1e-6)
         np.testing.assert_allclose(oi[:, c], sdy / sdx, rtol=1e-5)
@@ -173,7 +174,7 @@ def test_checks_name_the_value_and_the_limit():
 def test_family_matrices_match_the_architecture_table():
     from entangle.models.arch import ARCHS
 
-    assert FAMILY_MATRICES == {f: tuple(a.matrices) for f, a in ARCHS.items()}
+    assert FFN_MATRICES == {f: tuple(a.matrices) for f, a in ARCHS.items()}
 
 
 def test_tokens_next_tokens_and_pair_table():
@@ -200,7 +201,7 @@ def test_tokens_next_tokens_and_pair_table():
 
 
 def test_claim28_interval_redraws_the_pool_the_top_pairs_come_from():
-    from entangle.neuron_pairs import negative_share_estimate
+    from entangle.pairs.neuron_pairs import negative_share_estimate
 
     # 8 pairs with the highest OI hold one negative token each; the next 40 hold two. Redrawing the chosen
     # top pairs themselves could only give [0.5, 0.5]; redrawing the 1,000 random pairs leaves some of the 8 out
@@ -222,7 +223,7 @@ def test_claim28_interval_redraws_the_pool_the_top_pairs_come_from():
 
 
 def test_layer_negative_shares_rank_every_neuron_like_the_illustrated_one():
-    from entangle.neuron_pairs import layer_negative_shares, layer_negative_summary, negative_counts
+    from entangle.pairs.neuron_pairs import layer_negative_shares, layer_negative_summary, negative_counts
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 6))

@@ -16,7 +16,8 @@ import random
 import pytest
 import torch
 
-from entangle.evaluation.perplexity import perplexity, window_nll
+from entangle.evaluation.perplexity import window_nll
+from entangle.evaluation.ppl import perplexity
 from entangle.models.load import load_model
 from tests.workflow.conftest import REPO, snakemake
 

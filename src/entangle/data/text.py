@@ -81,7 +81,8 @@ def tokenize(tokenizer, text: str) -> torch.Tensor:
 def eval_windows(ids: torch.Tensor, length: int, max_windows: int | None = None, what: str = "split") -> torch.Tensor:
     """Non-overlapping windows of `length` tokens, leftover dropped: LongTensor [n, length].
 
-    This is the reference perplexity and activation protocol (REFERENCE_METHODS.md 0.8, M4).
+    This is the reference perplexity and activation protocol (WikiText-2 windows of the SparseGPT,
+    Wanda and Sparse Expansion evaluations, and of the WD/NC activation collection).
     """
     n = ids.numel() // length
     if n < 1:

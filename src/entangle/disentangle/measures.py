@@ -1,6 +1,6 @@
 """Measures of how well a sparse computation reproduces a neuron, and of what predicts it (WD paper §3).
 
-- relative improvement RI = RMSE(SparseGPT, dense) / RMSE(Sparse Expansion, dense) (DESIGN.md), also as
+- relative improvement RI = RMSE(SparseGPT, dense) / RMSE(Sparse Expansion, dense) on held-out tokens, also as
   a percentage 100 * (1 - 1/RI);
 - WD between two output samples in units of the dense output's standard deviation (WD-F6);
 - weighted WD / MD: the cluster-size-weighted mean over experts of a per-cluster statistic (WD-F5b/c);

@@ -8,7 +8,7 @@ Pipeline for one layer, vectorized over neurons:
    FIRST `max_examples` of the first `examples` windows whose max >= threshold_frac * reference max
    (`neuron.select_examples`). Neurons whose reference max is <= 0 never fire and are skipped.
 3. `gather_inputs`: a second pass collects the MLP input (the ln_2 output, i.e. exactly what
-   `mlp.c_fc` receives, CATALOG §7 item 27) at the (window, max position) of every selected example,
+   `mlp.c_fc` receives) at the (window, max position) of every selected example,
    each distinct token once.
 4. Per neuron: HAC on neuron embeddings h ⊙ w_j and, separately, on the pre-MLP embeddings h
    (`metrics.compare_neuron_vs_pre_mlp`).

@@ -1,6 +1,6 @@
 """Cluster geometry metrics for feature clusters (NE-T1) and the rare-behaviour finder (NE-F3).
 
-Definitions (the paper gives none; CATALOG §7 item 30), all on cosine distance:
+Definitions (the paper gives none), all on cosine distance:
 - intra-cluster distance of a neuron: for every cluster with >= 2 members, the mean pairwise
   distance over its distinct pairs; then the unweighted mean over those clusters.
   NaN if no cluster has >= 2 members.

@@ -8,7 +8,7 @@ neuron actually receives and its input weights:
 For a GPT-2 style model, h is the MLP input at the max-activating token, i.e. the *normalized*
 residual stream after ln_2 (TransformerLens `blocks.{i}.ln2.hook_normalized` times ln_2's gain
 and plus its bias, i.e. exactly what `mlp.c_fc` is applied to). Only with this choice does the
-sum of e reproduce the pre-activation (CATALOG §7 item 27). The "pre-MLP embedding" used as the
+sum of e reproduce the pre-activation. The "pre-MLP embedding" used as the
 NE-T1 baseline is h itself.
 """
 

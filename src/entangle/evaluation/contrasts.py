@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from entangle.bootstrap import RESAMPLES, SEED, Estimate, from_replicates, mean_over
+from entangle.evaluation.ppl import perplexities
 
 UNIT = "evaluation windows"
 
@@ -24,7 +25,7 @@ def _ppl(nll: np.ndarray, resamples: int, seed: int) -> tuple[np.ndarray, np.nda
     nll = np.asarray(nll, dtype=np.float64)
     if nll.ndim != 2:
         raise ValueError(f"per-window NLL must be [conditions, windows], got shape {nll.shape}")
-    return np.exp(nll.mean(1))[None, :], np.exp(mean_over(nll.T, resamples, seed))
+    return perplexities(nll.mean(1))[None, :], perplexities(mean_over(nll.T, resamples, seed))
 
 
 def window_contrast(statistic: Callable[[np.ndarray], np.ndarray], nll, resamples: int = RESAMPLES,

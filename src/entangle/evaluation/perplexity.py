@@ -1,17 +1,17 @@
 """Perplexity by the reference protocol, with per-window NLL for statistics.
 
 Non-overlapping windows of the context length (leftover dropped), shift-by-one cross-entropy,
-PPL = exp(mean token NLL) (REFERENCE_METHODS.md 0.8). All windows have the same length, so the mean of
-per-window means equals the mean over all tokens.
+PPL = exp(mean token NLL) (`entangle.evaluation.ppl`), as the SparseGPT, Wanda and Sparse Expansion
+evaluations.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from entangle.evaluation.ppl import perplexity
 
 
 def token_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -34,11 +34,6 @@ def window_nll(model: torch.nn.Module, windows: torch.Tensor, batch_size: int = 
         logits = model(input_ids=batch).logits[:, :-1].float()
         out.append(token_nll(logits, batch[:, 1:]).mean(dim=1).double().cpu())
     return torch.cat(out)
-
-
-def perplexity(nll: torch.Tensor) -> float:
-    """exp(mean NLL) over equal-length windows."""
-    return math.exp(nll.mean().item())
 
 
 def write_perplexity(model: torch.nn.Module, windows: torch.Tensor, spec: dict, revision: str, split: str, seed: int,

@@ -1,4 +1,4 @@
-"""Mapping difficulty (MD) and output-input (OI) ratios (WD Eq. 2; NC §2; CATALOG M3).
+"""Mapping difficulty (MD) and output-input (OI) ratios (WD Eq. 2; NC §2).
 
 For a layer with inputs X [T, d] and outputs Y [T, n] (pre-activations; y = w·x + b), and P
 token pairs (i, j) drawn without replacement:
@@ -23,7 +23,7 @@ PAIR_CHUNK = 4_096  # pairs per block when computing input distances
 
 @dataclass
 class MappingDifficulty:
-    """Per-layer MD and what is needed to reuse its pairs (see `oi_ratios`, `io_scatter`)."""
+    """Per-layer MD and what is needed to reuse its pairs (see `oi_ratios`, `io_distances`)."""
 
     md: np.ndarray  # [n] mean OI ratio over valid pairs; NaN for dead neurons
     n_y: np.ndarray  # [n] median |y_i − y_j| over valid pairs (output units)
@@ -133,9 +133,10 @@ def mapping_difficulty(inputs, outputs, num_pairs, seed, n_x=None, n_y=None):
     )
 
 
-def io_scatter(inputs, outputs, i, j, neuron):
-    """IO scatter of one neuron over the pairs (i, j): (‖Δx‖ / N_x in [0, 1], |Δy| / N_y), each
-    float64 [P]. Identical-input pairs give (0, 0); a dead neuron gives NaN outputs."""
+def io_distances(inputs, outputs, i, j, neuron):
+    """One neuron's normalized input and output distances over the pairs (i, j), the points of its IO
+    scatter: (‖Δx‖ / N_x in [0, 1], |Δy| / N_y), each float64 [P]. Identical-input pairs give (0, 0); a
+    dead neuron gives NaN outputs."""
     scaled_dist, valid, _ = _layer_terms(inputs, i, j)
     y = _as_numpy(outputs)[:, neuron].astype(np.float64)
     dy = np.abs(y[i] - y[j])

@@ -1,4 +1,4 @@
-"""Per-neuron 1-Wasserstein distance to N(0, 1) (WD Eq. 1; CATALOG M2; DESIGN "Decisions").
+"""Per-neuron 1-Wasserstein distance to N(0, 1) (WD Eq. 1; NC §2).
 
 A layer's captured pre-activations are a matrix `outputs` [T tokens, n neurons] (numpy or torch,
 any float dtype). Each column is standardized (mean 0, population std, ddof=0) and compared with

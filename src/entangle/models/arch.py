@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from entangle.models.families import ACTIVATIONS, FFN_MATRICES
+
 
 class ArchitectureError(ValueError):
     """The model's family or the requested layer/matrix does not exist."""
@@ -33,12 +35,27 @@ class Arch:
     conv1d: bool = False      # GPT-2 stores weights as [d_in, d_out]
 
 
-ARCHS = {
-    "gpt_neox": Arch("gpt_neox", "gpt_neox.layers", {"up": "mlp.dense_h_to_4h", "down": "mlp.dense_4h_to_h"}, "gelu"),
-    "opt": Arch("opt", "model.decoder.layers", {"up": "fc1", "down": "fc2"}, "relu"),
-    "llama": Arch("llama", "model.layers", {"up": "mlp.up_proj", "gate": "mlp.gate_proj", "down": "mlp.down_proj"}, "silu"),
-    "gpt2": Arch("gpt2", "transformer.h", {"up": "mlp.c_fc", "down": "mlp.c_proj"}, "gelu_new", conv1d=True),
+# Where each family keeps its blocks and, inside a block, each canonical FFN matrix.
+_LAYOUT = {
+    "gpt_neox": ("gpt_neox.layers", {"up": "mlp.dense_h_to_4h", "down": "mlp.dense_4h_to_h"}),
+    "opt": ("model.decoder.layers", {"up": "fc1", "down": "fc2"}),
+    "llama": ("model.layers", {"up": "mlp.up_proj", "gate": "mlp.gate_proj", "down": "mlp.down_proj"}),
+    "gpt2": ("transformer.h", {"up": "mlp.c_fc", "down": "mlp.c_proj"}),
 }
+_CONV1D = {"gpt2"}
+
+
+def _arch(family: str) -> Arch:
+    """The adapter of a family: matrices in `FFN_MATRICES` order, activation from `ACTIVATIONS`."""
+    blocks_path, paths = _LAYOUT[family]
+    if set(paths) != set(FFN_MATRICES[family]):
+        raise ArchitectureError(f"{family}: module paths for {sorted(paths)}, FFN_MATRICES lists "
+                                f"{sorted(FFN_MATRICES[family])}")
+    return Arch(family, blocks_path, {m: paths[m] for m in FFN_MATRICES[family]}, ACTIVATIONS[family],
+                conv1d=family in _CONV1D)
+
+
+ARCHS = {family: _arch(family) for family in FFN_MATRICES}
 
 
 def arch_of(model: nn.Module) -> Arch:

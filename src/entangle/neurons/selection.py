@@ -24,7 +24,7 @@ def top_percent(values: np.ndarray, percent: float) -> np.ndarray:
     """Neurons with value strictly above the (100 - percent)th percentile, as the reference code selects.
 
     For percent = 5 and 8192 distinct values this keeps 410 (NumPy's linear interpolation puts the
-    threshold between ranks 7781 and 7782; CATALOG M7's "409" is int(0.05 * 8192)). NaN is ignored.
+    threshold between ranks 7781 and 7782; the "409" per layer read off the reference code is int(0.05 * 8192)). NaN is ignored.
     Returns int64 [m].
     """
     if not 0 <= percent <= 100:

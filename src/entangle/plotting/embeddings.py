@@ -13,17 +13,13 @@ from matplotlib import pyplot as plt
 from matplotlib.patches import Patch
 from scipy.cluster.hierarchy import dendrogram
 
-from entangle.plotting.style import figure, setup
-
-CLUSTER_COLORS = ["#e07b39", "#3b6fb6", "#4f9d69", "#d1495b", "#8d6cab", "#b5883b", "#2a9d8f", "#c85c9e",
-                  "#6d8a3a", "#5b7fa6"]
-GREY = "#b0b0b0"
+from entangle.plotting.style import BLUE, CLUSTER_COLORS, CLUSTER_GREY, RED, figure, setup
 
 
 def cluster_color(label, colored):
     """Colour of a cluster label: its place in `colored` picks a colour, anything else is grey."""
     colored = list(colored)
-    return CLUSTER_COLORS[colored.index(label) % len(CLUSTER_COLORS)] if label in colored else GREY
+    return CLUSTER_COLORS[colored.index(label) % len(CLUSTER_COLORS)] if label in colored else CLUSTER_GREY
 
 
 def _link_colors(Z, labels, threshold, colored):
@@ -34,7 +30,7 @@ def _link_colors(Z, labels, threshold, colored):
     for k, (a, b, h, _) in enumerate(np.asarray(Z)):
         s = members[int(a)] | members[int(b)]
         members[n + k] = s
-        out[n + k] = cluster_color(next(iter(s)), colored) if len(s) == 1 and h <= threshold else GREY
+        out[n + k] = cluster_color(next(iter(s)), colored) if len(s) == 1 and h <= threshold else CLUSTER_GREY
     return out
 
 
@@ -42,7 +38,7 @@ def draw_dendrogram(ax, Z, labels, threshold, colored):
     """HAC tree of one neuron's examples; branch height = linkage distance; coloured by cluster."""
     Z = np.asarray(Z, dtype=float)
     colors = _link_colors(Z, labels, threshold, colored)
-    d = dendrogram(Z, ax=ax, no_labels=True, link_color_func=lambda k: colors[k], above_threshold_color=GREY)
+    d = dendrogram(Z, ax=ax, no_labels=True, link_color_func=lambda k: colors[k], above_threshold_color=CLUSTER_GREY)
     ax.axhline(threshold, color="black", ls="--", lw=0.8)
     ax.text(ax.get_xlim()[0], threshold, f" cut at {threshold:g}", va="bottom", ha="left", fontsize="small")
     ax.set_ylabel("linkage distance\n(cosine distance)")
@@ -132,7 +128,7 @@ def plot_feature_clusters(detail, title, clusters=None, per_cluster=3, names=Non
     n_single = int((sizes == 1).sum())
     handles = [Patch(color=cluster_color(c, clusters), label=f"{c + 1}: {sizes[c]}") for c in clusters]
     if n_single:
-        handles.append(Patch(color=GREY, label=f"{n_single} singleton(s) / other"))
+        handles.append(Patch(color=CLUSTER_GREY, label=f"{n_single} singleton(s) / other"))
     ax.legend(handles=handles, title="cluster: examples", loc="upper left", bbox_to_anchor=(1.01, 1.0),
               fontsize="small", ncol=1 if len(handles) <= 8 else 2)
     fig.suptitle("\n".join(textwrap.wrap(title, 120)), fontsize="medium", y=0.995)
@@ -152,7 +148,7 @@ def plot_projection_pair(proj, title, colored=(0, 1)):
         p = proj[key]
         xy, ratio = np.asarray(p["coords"]), np.asarray(p["ratio"])
         other = ~np.isin(labels, colored)
-        ax.scatter(xy[other, 0], xy[other, 1], s=14, color=GREY, alpha=0.6, lw=0, label="other clusters")
+        ax.scatter(xy[other, 0], xy[other, 1], s=14, color=CLUSTER_GREY, alpha=0.6, lw=0, label="other clusters")
         for c in colored:
             m = labels == c
             ax.scatter(xy[m, 0], xy[m, 1], s=22, color=cluster_color(c, colored), edgecolor="black", lw=0.3,
@@ -189,7 +185,7 @@ def plot_sae_neuron(report, title=None):
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label(unit, fontsize="small")
     ax = fig.add_subplot(top[2])
     le = np.asarray(report["logit_effects"])
-    ax.bar(np.arange(len(le)), le, color=["#d1495b" if v > 0 else "#3b6fb6" for v in le])
+    ax.bar(np.arange(len(le)), le, color=[RED if v > 0 else BLUE for v in le])
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(np.arange(len(le)))
     ax.set(title="logit effects", xlabel="digit class", ylabel="Δ logit per unit activation")

@@ -30,6 +30,23 @@ def io_scatter(ax, input_distance: np.ndarray, output_distance: np.ndarray, titl
     ax.set(title=title, xlabel="input distance ‖Δx‖/N_x", ylabel="output distance |Δy|/N_y")
 
 
+def pair_token_table(ax, frame: pd.DataFrame, title: str, rank: bool = True, next_labels=("NT1", "NT2"),
+                     row_height: float = 1.25, title_size: str | None = None) -> None:
+    """A neuron's top token pairs as a matplotlib table: (rank,) T1, T2, their next tokens, OI ratio.
+
+    frame: rows of `entangle.pairs.neuron_pairs.pair_table` (raw tokens, "Ġ" = word start; "—" for none).
+    """
+    cells = [([str(r.rank)] if rank else []) + [r.T1 or "—", r.T2 or "—", r.NT1 or "—", r.NT2 or "—",
+                                                 f"{r.oi_ratio:.1f}"] for r in frame.itertuples()]
+    ax.set_axis_off()
+    tab = ax.table(cellText=cells, colLabels=(["#"] if rank else []) + ["T1", "T2", *next_labels, "OI"],
+                   loc="center", cellLoc="center")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(8)
+    tab.scale(1.0, row_height)
+    ax.set_title(title, **({"fontsize": title_size} if title_size else {}))
+
+
 def gallery(columns: np.ndarray, titles: list[str], ncols: int = 5, color: str = PALETTE["wasserstein"],
             xlabel: str = "pre-activation"):
     """A grid of output histograms, one per column of `columns` [T, k]; returns the figure."""

@@ -1,6 +1,6 @@
 """SAE evaluation: NE-T2 (reconstruction and sparsity) and NE-T3 (neuron-embedding geometry).
 
-Aggregations (the paper does not state them; CATALOG §7 items 32-33):
+Aggregations (the paper does not state them; NE §3.3.2, Tables 2-3):
 - mse:      mean over test examples and hidden units of (a − a_hat)²; mse_sum: mean over test
             examples of Σ_units (a − a_hat)².
 - l1:       mean over test examples of Σ_j |f_j|; l1_total: the sum over the whole test set.

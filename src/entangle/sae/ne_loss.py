@@ -1,4 +1,4 @@
-"""Neuron-embedding (NE) loss for SAE training (Foote §3.3.2, Eq. 4 and 6; CATALOG M9).
+"""Neuron-embedding (NE) loss for SAE training (Foote §3.3.2, Eq. 4 and 6).
 
     L_N = Σ_{b} Σ_{j active on b} 1 − cos(h_avg_j ⊙ w_j, h_b ⊙ w_j)
 

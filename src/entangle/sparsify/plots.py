@@ -7,12 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from entangle.plotting.style import PALETTE, figure
+from entangle.plotting.style import METHOD_COLORS, PALETTE, figure
 
 from .report import label
 
-COLORS = {"magnitude": "#8a8a8a", "wanda": "#edae49", "sparsegpt": "#3b6fb6", "sparse_expansion": "#d1495b",
-          "dense": "#222222"}
 MARKERS = {"magnitude": "v", "wanda": "s", "sparsegpt": "o", "sparse_expansion": "D"}
 
 
@@ -69,14 +67,14 @@ def perplexity_vs_sparsity(tidy: pd.DataFrame, sparsities: list[str], methods: l
             rows = rows[rows.sparsity.isin(sparsities)]
             un = rows[~rows.structured].sort_values("sparsity_ratio")
             nm = rows[rows.structured]
-            ax.plot([pos[s] for s in un.sparsity], un.perplexity, marker=MARKERS[m], color=COLORS[m],
+            ax.plot([pos[s] for s in un.sparsity], un.perplexity, marker=MARKERS[m], color=METHOD_COLORS[m],
                     label=label(m, k), lw=1.6, ms=5)
-            ax.plot([pos[s] for s in nm.sparsity], nm.perplexity, marker=MARKERS[m], color=COLORS[m], ls="none",
+            ax.plot([pos[s] for s in nm.sparsity], nm.perplexity, marker=MARKERS[m], color=METHOD_COLORS[m], ls="none",
                     ms=6)
             shown += list(rows.perplexity)
         dense = g[g.method == "dense"].perplexity
         if len(dense):
-            ax.axhline(float(dense.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
+            ax.axhline(float(dense.iloc[0]), color=METHOD_COLORS["dense"], ls="--", lw=1, label="dense")
             shown.append(float(dense.iloc[0]))
         if any(":" in s for s in sparsities) and any(":" not in s for s in sparsities):
             ax.axvline((max(pos[s] for s in sparsities if ":" not in s) + min(pos[s] for s in sparsities if ":" in s)) / 2,
@@ -98,14 +96,14 @@ def perplexity_vs_k(sweep: pd.DataFrame, sparsegpt: float | None, dense: float |
     fig, axes = figure(1, 1, width=4.6, height=3.4)
     ax = axes[0, 0]
     g = sweep.sort_values("k")
-    ax.plot(g.k.astype(int), g.perplexity, marker="D", color=COLORS["sparse_expansion"], lw=1.8,
+    ax.plot(g.k.astype(int), g.perplexity, marker="D", color=METHOD_COLORS["sparse_expansion"], lw=1.8,
             label=f"Sparse Expansion, {100 * float(sparsity):g}% per expert")
     values = list(g.perplexity)
     if sparsegpt is not None:
-        ax.axhline(sparsegpt, color=COLORS["sparsegpt"], ls=":", lw=1.4, label="SparseGPT (= K=1)")
+        ax.axhline(sparsegpt, color=METHOD_COLORS["sparsegpt"], ls=":", lw=1.4, label="SparseGPT (= K=1)")
         values.append(sparsegpt)
     if dense is not None:
-        ax.axhline(dense, color=COLORS["dense"], ls="--", lw=1, label="dense")
+        ax.axhline(dense, color=METHOD_COLORS["dense"], ls="--", lw=1, label="dense")
         values.append(dense)
     ax.set_xscale("log", base=2)
     ax.set_xticks(list(g.k.astype(int)))
@@ -132,7 +130,7 @@ def flop_matched(tidy: pd.DataFrame, table: pd.DataFrame, baselines: list[str], 
         values = []
         for m in baselines:
             r = pd.concat([dense, g[g.method == m]]).sort_values("ffn_nonzeros_per_token")
-            ax.plot(r.ffn_nonzeros_per_token / 1e3, r.perplexity, marker=MARKERS[m], color=COLORS[m],
+            ax.plot(r.ffn_nonzeros_per_token / 1e3, r.perplexity, marker=MARKERS[m], color=METHOD_COLORS[m],
                     label=label(m, None), lw=1.4, ms=4)
             values += list(r.perplexity)
         t = table[table.model == model]
@@ -146,7 +144,7 @@ def flop_matched(tidy: pd.DataFrame, table: pd.DataFrame, baselines: list[str], 
             tk = t[t.k == k].sort_values("sparsity_ratio")
             bx.plot(100 * tk.sparsity_ratio, tk.gap, marker="D", color=color, label=f"SE K={k}", lw=1.6, ms=4)
         if len(dense):
-            ax.axhline(float(dense.perplexity.iloc[0]), color=COLORS["dense"], ls="--", lw=1, label="dense")
+            ax.axhline(float(dense.perplexity.iloc[0]), color=METHOD_COLORS["dense"], ls="--", lw=1, label="dense")
             values.append(float(dense.perplexity.iloc[0]))
         _log_y(ax, values)
         ax.set(xlabel="MACs per token (thousands; SE: experts + router)", ylabel="test perplexity (log)",

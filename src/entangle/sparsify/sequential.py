@@ -1,6 +1,6 @@
 """Sequential (block-by-block) sparsification of a Hugging Face causal LM's feed-forward linears.
 
-As the SparseGPT, Wanda and Sparse Expansion drivers (REFERENCE_METHODS.md 0.7, 1.5, 2.3):
+As the SparseGPT, Wanda and Sparse Expansion drivers (SparseGPT's `opt_sequential`, Wanda's `prune_*`, Sparse Expansion's `*_sequential`):
 
 1. Calibration windows run through the embeddings once; a pre-hook on block 0 catches the block
    inputs and the keyword arguments the model passes to every block (position embeddings, masks),
@@ -13,10 +13,11 @@ As the SparseGPT, Wanda and Sparse Expansion drivers (REFERENCE_METHODS.md 0.7, 
    therefore see the dense up/gate outputs, as in the released code. Llama's gate and up share one
    input and so one set of statistics (and one router).
 3. Re-run the *pruned* block to produce the next block's calibration inputs. Sparse Expansion
-   routes calibration tokens to their fitted cluster labels while propagating (REFERENCE 1.5 step 8).
+   routes calibration tokens to their fitted cluster labels while propagating (as Sparse Expansion's "train" mode).
 
 Only the feed-forward linears are pruned (`up`, `gate`, `down` of the architecture adapter);
-attention, embeddings, norms and the head stay dense (DESIGN.md). The result is the model itself,
+attention, embeddings, norms and the head stay dense, for Sparse Expansion and for
+every baseline, so the comparison is fair. The result is the model itself,
 modified in place: pruned weights written back, or, for Sparse Expansion, each FFN linear replaced
 by an `ExpandedLinear` (K SparseGPT experts behind a PCA + k-means router, hard top-1). It can be
 evaluated with `entangle.evaluation.perplexity.window_nll`, saved with `save_sparse_ffn` and

@@ -124,7 +124,7 @@ def zscore_layers(scale: Scale) -> list[int]:
 
 
 def check_zscores(scale: Scale) -> None:
-    from entangle.zscores import ZScoreError, check_layers, check_matrix, check_neurons
+    from entangle.pairs.zscores import ZScoreError, check_layers, check_matrix, check_neurons
 
     z, spec = scale.settings["zscores"], scale.role("gelu")
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 BUILT, NOT_BUILT, NOT_EVALUABLE = "built", "not yet built", "not evaluable"
+# The reason of an item that items.yaml gives no outputs (and no partial note): no rule builds it.
+NOT_IMPLEMENTED = "its analysis is not implemented in this workflow (items.yaml lists no outputs for it)"
 
 
 class ItemRegistry:
@@ -32,7 +34,7 @@ class ItemRegistry:
         if status == NOT_EVALUABLE:
             return item["not_evaluable"][self.scale]
         if status == NOT_BUILT:
-            return item.get("partial", {}).get("note", f"its analysis belongs to issue #{item['issue']}")
+            return item.get("partial", {}).get("note", NOT_IMPLEMENTED)
         return item.get("panels_not_evaluable", {}).get(self.scale, "")  # built, but some panels cannot run here
 
     def entry(self, item_id: str) -> dict:

@@ -1,4 +1,4 @@
-"""Cross-layer z-scores of high-OI token pairs (NC §2.2 and Appendix A; CATALOG NC-F2, section 7 item 24).
+"""Cross-layer z-scores of high-OI token pairs (NC §2.2 and Appendix A; NC-F2).
 
 Protocol, for one model's up-projections and one seeded sample of P token-position pairs (i, j) shared
 by every layer (`sample_pairs` depends only on the token count, P and the seed, so every layer of a
@@ -22,7 +22,7 @@ P pairs), so it is the z-score of |Δy| / ‖Δx‖. Everything is vectorized ov
 The input-distance statistic (NC-F2b) z-scores each top pair's ‖x_i − x_j‖ against the distances of all
 P pairs of that layer (`input_distance_z`), reported as mean ± SEM over the k·m top pairs.
 
-Decisions where the paper is silent (CATALOG section 7 item 24), each a config value or stated here:
+Decisions where the paper is silent, each a config value or stated here:
 - z-score reference: per evaluated neuron (mean, std over the P pairs), then averaged over that layer's
   top neurons (not: average the OI ratios over neurons first and z-score the average);
 - normalization to the source layer: divide each row by its diagonal (config `normalize`; `subtract`
@@ -48,7 +48,6 @@ from entangle.neurons.selection import top_k
 # when it builds the DAG without loading torch.
 
 NORMALIZATIONS = ("divide", "subtract", "none")
-FAMILY_MATRICES = FFN_MATRICES  # the matrices of each family (torch-free; a test checks them against the adapters)
 
 
 class ZScoreError(ValueError):
@@ -66,9 +65,9 @@ def check_layers(layers, n_layers: int, what: str = "layer") -> list[int]:
 
 def check_matrix(family: str, matrix: str) -> str:
     """`matrix` if the family has it, else ZScoreError naming the family's matrices."""
-    have = FAMILY_MATRICES.get(family)
+    have = FFN_MATRICES.get(family)
     if have is None:
-        raise ZScoreError(f"unknown model family {family!r}; supported: {', '.join(FAMILY_MATRICES)}")
+        raise ZScoreError(f"unknown model family {family!r}; supported: {', '.join(FFN_MATRICES)}")
     if matrix not in have:
         raise ZScoreError(f"{family} has no matrix {matrix!r}; it has {', '.join(have)}")
     return matrix

@@ -1,7 +1,7 @@
 """Neuron-level token-pair items (NC-F3, F5, F6): the most entangled neurons of one layer, their top-OI
 pairs as tables with tokens and pre-activations, and what the items read for a layer.
 
-The cross-layer z-score protocol and the shared checks live in entangle.zscores.
+The cross-layer z-score protocol and the shared checks live in entangle.pairs.zscores.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from entangle.neurons.selection import top_k
-from entangle.zscores import (LayerPairs, ZScoreError, check_neurons, check_same_pairs, next_token_ids,
-                              top_pairs_per_neuron)
+from entangle.pairs.zscores import (LayerPairs, ZScoreError, check_neurons, check_same_pairs, next_token_ids,
+                                    top_pairs_per_neuron)
 
 
 def md_order(md: np.ndarray) -> np.ndarray:
@@ -57,7 +57,7 @@ def md_rank(md: np.ndarray, neurons) -> list[int | None]:
 
 def neuron_top_pairs(inputs, outputs, i, j, neurons, m: int):
     """Several neurons over the pairs, vectorized: (OI [P, k], each neuron's m highest-OI pairs [k, m],
-    ‖Δx‖/N_x [P], |Δy|/N_y [P, k]) as `metrics.mapping.io_scatter` gives them per neuron (identical-input
+    ‖Δx‖/N_x [P], |Δy|/N_y [P, k]) as `metrics.mapping.io_distances` gives them per neuron (identical-input
     pairs keep their output distance; their OI ratio is NaN)."""
     from entangle.metrics.mapping import oi_ratios, pair_input_distances
 
