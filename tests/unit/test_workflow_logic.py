@@ -33,12 +33,12 @@ def scale_with(name, **changes):
 # --- item registry ---------------------------------------------------------------------------------------
 
 ITEMS = {
-    "A": {"paper": "WD", "kind": "figure", "issue": 3, "rule": "a_rule", "outputs": ["figures/A.png"]},
-    "B": {"paper": "NC", "kind": "table", "issue": 5, "partial": {"rule": "b_rule", "note": "panel a only",
+    "A": {"paper": "WD", "kind": "figure", "rule": "a_rule", "outputs": ["figures/A.png"]},
+    "B": {"paper": "NC", "kind": "table", "partial": {"rule": "b_rule", "note": "panel a only",
                                                                    "outputs": ["tables/B.csv"]}},
-    "C": {"paper": "NC", "kind": "figure", "issue": 6, "outputs": ["figures/C.png"],
+    "C": {"paper": "NC", "kind": "figure", "outputs": ["figures/C.png"],
           "not_evaluable": {"smoke": "needs the hub"}},
-    "D": {"paper": "NE", "kind": "table", "issue": 9},
+    "D": {"paper": "NE", "kind": "table"},
 }
 
 
