@@ -36,7 +36,7 @@ if CAPTURES.jobs == "per_model":
     CALIBRATED = sparsify_calibration_models(S)
     CALIBRATION = {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
     # decode the NC token-pair tables: the GELU model's and the gated model's (analysed beside it)
-    VOCABULARY = {S["roles"]["gelu"], *([GATED.name] if GATED else [])}
+    VOCABULARY = {GELU_MODEL.name, *([GATED_MODEL.name] if GATED_MODEL else [])}
 
     for _model, _spec in MODELS.items():
         _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})

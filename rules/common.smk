@@ -11,6 +11,7 @@ import yaml
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
 from entangle.data.text import dataset_name  # noqa: E402
+from entangle.evaluation.contrasts import nll_path  # noqa: E402
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits  # noqa: E402
 from entangle.workflow.checks import check_scale, disentangle_layers, neuron_embedding_layers, zscore_layers  # noqa: E402
 from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
@@ -47,6 +48,27 @@ CAPTURE_SPLIT = S["capture"]["split"]
 # they are parsed; with jobs.capture: per_model, rules/activations.smk (included last) then writes each
 # model's in its dense-pass job.
 CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["jobs"]["capture"])
+
+# The role models (settings `roles`) as ModelSpecs (name, revision, layers ...), looked up once for all rules.
+GELU_MODEL = SCALE.role("gelu")  # WD and NC analyses, disentanglement (paper: Pythia-1.4B)
+RELU_MODEL = SCALE.role("relu")  # NC-F4, NC-F8 (paper: OPT-1.3B)
+SWIGLU_MODEL = SCALE.role("swiglu")  # WD-F1 (paper: Llama-2-7B)
+GPT2_MODEL = SCALE.role("gpt2")  # NE feature clusters (paper: GPT-2)
+GATED_MODEL = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
+SIZE_MODELS = S["roles"]["sizes"]  # NC-F1: the model-size series (names)
+
+# The analysis blocks of the settings, one name each, read by the rules of several files.
+W = S["wasserstein"]
+Z = S["zscores"]
+NEG = S["negative"]
+SP = S["sparsify"]
+PT = S["partial"]
+D = S["disentangle"]
+NE = S["neuron_embeddings"]
+SAE = S["sae"]
+ANALYSIS_LAYER = W["layer"]  # wasserstein.layer: the layer of the WD items and the detailed disentanglement
+SP_EVAL_SPLIT = SP["evaluation"]["split"]  # where sparsified models (rules/sparsify.smk, partial.smk) are evaluated
+SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # every sparsification run the items need; checked by check_scale
 
 item_status, item_files, item_reason, item_entry = REGISTRY.status, REGISTRY.files, REGISTRY.reason, REGISTRY.entry
 built_item_files = REGISTRY.built_files
@@ -193,11 +215,16 @@ def dis_files(model, layer, matrix=None):
 def dis_gated_inputs(*names):
     """The gated model's (role `gated`) disentanglement files of its analysis layer (`wasserstein.layer`, the
     detail layer), as an item's `gated_<name>` inputs; none without a gated model."""
-    gated = SCALE.gated()
-    if gated is None:
+    if GATED_MODEL is None:
         return {}
-    files = dis_files(gated.name, S["wasserstein"]["layer"])
+    files = dis_files(GATED_MODEL.name, ANALYSIS_LAYER)
     return {f"gated_{n}": files[n] for n in names}
+
+
+def sp_run(model, method, sparsity="0", k=None):
+    """A sparsification run's summary JSON (method: dense | magnitude | wanda | sparsegpt | sparse_expansion, with
+    k experts; sparsity "0.5" or "2:4"); its per-window NLL beside it is nll_path(sp_run(...))."""
+    return sparsify_run_file(R, model, method, sparsity, k)
 
 
 NOTEBOOKS = ("index", "WD", "NC", "NE")  # notebooks/<name>.ipynb: the index and one report per paper

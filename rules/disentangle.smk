@@ -9,15 +9,8 @@
 # the items write under `by_model`.
 # Items: WD-F1 (SwiGLU model), WD-FA8 (GELU model), WD-F5 (with the partial runs), F6, F7, F8, FA9, FA4 panel b.
 
-D = S["disentangle"]
-
 DIS_MATRIX = D["matrix"]
-DIS_LAYER = W["layer"]
-DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
-DIS_F8_LAYERS = disentangle_layers(SCALE)
 DIS_UNITS = disentangle_units(SCALE)  # model -> layers
-DIS_GATED = SCALE.gated().name if SCALE.gated() else None  # analysed beside the GELU model (WD-F5b/c, F6-F8, FA4b)
-DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
 DIS_SETTINGS = disentangle_settings(SCALE)
 DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                "calibration_split": SP["calibration"]["split"]}
@@ -100,7 +93,7 @@ else:  # per_model: one job per model runs its layers in turn (one model load)
 
 # WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
 for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
-    _files = dis_files(SCALE.role(_role).name, DIS_LAYER)
+    _files = dis_files(SCALE.role(_role).name, ANALYSIS_LAYER)
 
     rule:
         name:
@@ -124,7 +117,7 @@ for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", 
 rule wd_fig6_analysis:
     """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
     input:
-        **{k: v for k, v in dis_files(DIS_GELU, DIS_LAYER).items() if k != "clusters"},
+        **{k: v for k, v in dis_files(GELU_MODEL.name, ANALYSIS_LAYER).items() if k != "clusters"},
         **dis_gated_inputs("neurons", "samples", "summary"),
     output:
         **item_outputs("WD-F6"),
@@ -142,8 +135,8 @@ rule wd_fig5_analysis:
     """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
     input:
         partial=f"{R}/partial/{S['partial']['model']}/wd.json",
-        neurons=dis_files(DIS_GELU, DIS_LAYER)["neurons"],
-        summary=dis_files(DIS_GELU, DIS_LAYER)["summary"],
+        neurons=dis_files(GELU_MODEL.name, ANALYSIS_LAYER)["neurons"],
+        summary=dis_files(GELU_MODEL.name, ANALYSIS_LAYER)["summary"],
         **dis_gated_inputs("neurons", "summary"),
     output:
         **item_outputs("WD-F5"),

@@ -5,27 +5,24 @@
 # SAEs on digits / MNIST (NE-T2, NE-T3, NE-F5):
 #   ne_sae_data -> ne_sae_seed (one job per seed) -> ne_sae_tables, ne_sae_figure
 
-NE = S["neuron_embeddings"]
-SAE = S["sae"]
-NE_MODEL = SCALE.role("gpt2")
 NE_DIR = f"{R}/neuron_embeddings"
 SAE_DIR = f"{R}/sae"
-NE_N_LAYERS = NE_MODEL.n_layers
+NE_N_LAYERS = GPT2_MODEL.n_layers
 NE_LAYERS = neuron_embedding_layers(SCALE)  # checked by check_scale (rules/common.smk)
 # the example windows come from a split's token windows, or (paper) from OpenWebText documents
-NE_SPLIT_WINDOWS = f"{R}/tokens/{NE_MODEL.name}/{NE['text']['split']}.npy" if NE["text"]["source"] == "split" else []
+NE_SPLIT_WINDOWS = f"{R}/tokens/{GPT2_MODEL.name}/{NE['text']['split']}.npy" if NE["text"]["source"] == "split" else []
 
 
 rule ne_example_windows:
     """Example windows for feature clusters: the scale's split windows, or OpenWebText documents (paper)."""
     input:
         split_windows=NE_SPLIT_WINDOWS,
-        checkpoints=f"{R}/models/{NE_MODEL.name}",
+        checkpoints=f"{R}/models/{GPT2_MODEL.name}",
     output:
         windows=f"{NE_DIR}/windows.npy",
         info=f"{NE_DIR}/windows.json",
     params:
-        model=asdict(NE_MODEL),
+        model=asdict(GPT2_MODEL),
         text=NE["text"],
         dataset=DATASET,  # the scale's text, which the split windows are cut from
         examples=NE["examples"],
@@ -42,13 +39,13 @@ rule ne_example_windows:
 rule ne_clusters:
     """Examples, neuron embeddings and HAC feature clusters of every neuron of one layer."""
     input:
-        checkpoints=f"{R}/models/{NE_MODEL.name}",
+        checkpoints=f"{R}/models/{GPT2_MODEL.name}",
         windows=rules.ne_example_windows.output.windows,
     output:
         table=f"{NE_DIR}/L{{layer}}.csv",
         details=f"{NE_DIR}/L{{layer}}.json",
     params:
-        model=asdict(NE_MODEL),
+        model=asdict(GPT2_MODEL),
         settings=NE,
         device=DEVICE,
     threads: S["threads"]

@@ -10,8 +10,6 @@
 # every FFN weight, 11 GB for Llama-3-8B in fp16, deleted once its downstream job is done) and the
 # lm-evaluation-harness scores <selection>.downstream.json (selection "dense" too).
 
-PT = S["partial"]
-
 from entangle.neurons.selection import selection_names
 
 PT_MODEL = PT["model"]
@@ -52,7 +50,7 @@ PT_INPUT = dict(
     checkpoints=f"{R}/models/{PT_MODEL}",
     calibration=f"{R}/sparsify/{PT_MODEL}/calibration.npy",
     windows=f"{R}/tokens/{PT_MODEL}/{SP_EVAL_SPLIT}.npy",
-    **({"dense_nll": nll_path(PT_DENSE_RUN)} if PT_DENSE_RUN in SP_TABLE_RUNS else {}),
+    **({"dense_nll": nll_path(PT_DENSE_RUN)} if PT_DENSE_RUN in SP_RUNS.table else {}),
 )
 
 if S["jobs"]["partial"] == "per_selection":

@@ -2,7 +2,9 @@
 # Built from the disentangle_layer jobs (rules/disentangle.smk). WD-F7, F8 and FA4b also read the gated model's
 # files (`gated_*` inputs, role `gated`), written as that model's rows and `by_model` claims; WD-FA9 reads the GELU model's.
 
-PRED_DETAIL = dis_files(DIS_GELU, DIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
+DIS_F8_LAYERS = disentangle_layers(SCALE)  # WD-F8: the GELU model's layers
+DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
+PRED_DETAIL = dis_files(GELU_MODEL.name, ANALYSIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
 
 rule wd_fig7_analysis:
     """WD-F7: per-neuron RI against WD, output mean, output variance and GMM component count (OLS, R^2)."""
@@ -25,8 +27,8 @@ rule wd_fig8_analysis:
     """WD-F8 (b, c): per cluster of every DIS_F8_LAYERS layer: PCA components vs expert RMSE and improvement;
     the gated model's clusters (DIS_GATED_LAYERS) beside them."""
     input:
-        clusters=[dis_files(DIS_GELU, l)["clusters"] for l in DIS_F8_LAYERS],
-        gated_clusters=[dis_files(DIS_GATED, l)["clusters"] for l in DIS_GATED_LAYERS],
+        clusters=[dis_files(GELU_MODEL.name, l)["clusters"] for l in DIS_F8_LAYERS],
+        gated_clusters=[dis_files(GATED_MODEL.name, l)["clusters"] for l in DIS_GATED_LAYERS],
     output:
         **item_outputs("WD-F8"),
     params:

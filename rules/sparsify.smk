@@ -6,18 +6,10 @@
 # reloads the dense model for each run, so the results do not depend on the grouping. Files: results/<scale>/sparsify/<model>/<run>/<sparsity>.json
 # with run = dense | magnitude | wanda | sparsegpt | se<K> and sparsity = 0.5 | 2-4 (N:M) | 0 (dense).
 
-SP = S["sparsify"]
-
-from entangle.evaluation.contrasts import nll_path  # a run's per-window NLL (claims 19-21: paired over windows)
-
-SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # settings checked by check_scale (rules/common.smk)
-SP_SPARSITIES, SP_UNSTRUCTURED = SP_RUNS.sparsities, SP_RUNS.unstructured
+SP_SPARSITIES = SP_RUNS.sparsities
 SP_K = SP["expansion"]["num_clusters"]
 SP_EXPERTS = SP["experts"]
 SP_EXPERTS_SPARSITY = canonical_sparsity(SP_EXPERTS["sparsity"], "experts.sparsity", SCALE.name)
-SP_FLOP = SP["flop_matched"]
-SP_EVAL_SPLIT = SP["evaluation"]["split"]
-sp_run = partial(sparsify_run_file, R)  # sp_run(model, method, sparsity="0", k=None): a run's summary JSON
 _sp_settings = partial(sparsify_run_settings, SP, S["seed"], S["prune_ties"])  # _sp_settings(run, sparsity)
 
 rule sparsify_calibration:

@@ -5,8 +5,6 @@
 # in every layer) -> per layer (one job each, so a cluster spreads them) the top-MD neurons, their OI
 # ratios over all pairs and their top pairs -> the cross-layer heatmap and the neuron-level items.
 
-Z = S["zscores"]
-
 
 rule nc_layer_top_pairs:
     """One layer: its top-MD neurons, their OI ratios over all pairs, each one's highest-OI pairs (NC App. A)."""
@@ -49,51 +47,52 @@ rule nc_vocabulary:
         "../scripts/nc_vocabulary.py"
 
 
-_ZSPEC = SCALE.role("gelu")
-ZMODEL, ZREV, ZMATRIX, ZLAYER = _ZSPEC.name, _ZSPEC.revision, Z["matrix"], Z["layer"]
+ZMATRIX, ZLAYER = Z["matrix"], Z["layer"]
 Z_LAYERS = zscore_layers(SCALE)  # settings checked by check_scale (rules/common.smk)
 Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
 Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
 
-Z_LAYER_INPUTS = {"top": zscore_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),  # what NC-F3, F5 and F6 read
-                  "md": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
-                  "pairs_path": mapping_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, kind="npz"),
-                  "inputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX, end="in"),
-                  "outputs": capture_file(ZMODEL, ZREV, ZLAYER, ZMATRIX),
-                  "tokens": f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
-                  "vocabulary": f"{R}/tokens/{ZMODEL}/vocabulary.json"}
+# what NC-F3, F5 and F6 read
+Z_LAYER_INPUTS = {"top": zscore_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
+                  "md": mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
+                  "pairs_path": mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX, kind="npz"),
+                  "inputs": capture_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX, end="in"),
+                  "outputs": capture_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
+                  "tokens": f"{R}/tokens/{GELU_MODEL.name}/{CAPTURE_SPLIT}.npy",
+                  "vocabulary": f"{R}/tokens/{GELU_MODEL.name}/vocabulary.json"}
 
 # The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
 # the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
-_G = SCALE.gated()
 G_LAYER_INPUTS, G_PARAMS = {}, {}  # NC-F3, F5, F6 inputs prefixed gated_ and their params (none without)
-if _G:
-    G_LAYERS = [l for l in range(_G.n_layers) if l not in Z["exclude_layers"]]
+if GATED_MODEL:
+    G_LAYERS = [l for l in range(GATED_MODEL.n_layers) if l not in Z["exclude_layers"]]
     G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
     G_PARAMS = {"gated_record": G_RECORD, "gated_select": {
         **Z_NEURONS, "neuron": "top" if isinstance(Z["neuron"], int) else Z["neuron"],
         "table_neurons": len(Z["table_neurons"]) if isinstance(Z["table_neurons"], list) else Z["table_neurons"]}}
-    G_LAYER_INPUTS = {"gated_top": zscore_file(_G.name, _G.revision, ZLAYER, "gate"),
-                      "gated_md": mapping_file(_G.name, _G.revision, ZLAYER, "gate"),
-                      "gated_pairs_path": mapping_file(_G.name, _G.revision, ZLAYER, "gate", kind="npz"),
-                      "gated_inputs": capture_file(_G.name, _G.revision, ZLAYER, "gate", end="in"),
-                      "gated_outputs": capture_file(_G.name, _G.revision, ZLAYER, "gate"),
-                      "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy",
-                      "gated_vocabulary": f"{R}/tokens/{_G.name}/vocabulary.json"}
+    G_LAYER_INPUTS = {"gated_top": zscore_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate"),
+                      "gated_md": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate"),
+                      "gated_pairs_path": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate",
+                                                       kind="npz"),
+                      "gated_inputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate", end="in"),
+                      "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate"),
+                      "gated_tokens": f"{R}/tokens/{GATED_MODEL.name}/{CAPTURE_SPLIT}.npy",
+                      "gated_vocabulary": f"{R}/tokens/{GATED_MODEL.name}/vocabulary.json"}
 
 rule nc_fig2_analysis:
     """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
     input:
-        tops=[zscore_file(ZMODEL, ZREV, l, ZMATRIX) for l in Z_LAYERS],
-        pairs_paths=[mapping_file(ZMODEL, ZREV, l, ZMATRIX, kind="npz") for l in Z_LAYERS],
-        tokens=f"{R}/tokens/{ZMODEL}/{CAPTURE_SPLIT}.npy",
-        **({"gated_tops": [zscore_file(_G.name, _G.revision, l, "gate") for l in G_LAYERS],
-            "gated_pairs_paths": [mapping_file(_G.name, _G.revision, l, "gate", kind="npz") for l in G_LAYERS],
-            "gated_tokens": f"{R}/tokens/{_G.name}/{CAPTURE_SPLIT}.npy"} if _G else {}),
+        tops=[zscore_file(GELU_MODEL.name, GELU_MODEL.revision, l, ZMATRIX) for l in Z_LAYERS],
+        pairs_paths=[mapping_file(GELU_MODEL.name, GELU_MODEL.revision, l, ZMATRIX, kind="npz") for l in Z_LAYERS],
+        tokens=f"{R}/tokens/{GELU_MODEL.name}/{CAPTURE_SPLIT}.npy",
+        **({"gated_tops": [zscore_file(GATED_MODEL.name, GATED_MODEL.revision, l, "gate") for l in G_LAYERS],
+            "gated_pairs_paths": [mapping_file(GATED_MODEL.name, GATED_MODEL.revision, l, "gate", kind="npz")
+                                  for l in G_LAYERS],
+            "gated_tokens": f"{R}/tokens/{GATED_MODEL.name}/{CAPTURE_SPLIT}.npy"} if GATED_MODEL else {}),
     output:
         **item_outputs("NC-F2"),
     params:
-        **({"gated_layers": G_LAYERS, "gated_record": G_RECORD} if _G else {}),
+        **({"gated_layers": G_LAYERS, "gated_record": G_RECORD} if GATED_MODEL else {}),
         layers=Z_LAYERS,
         excluded=Z["exclude_layers"],
         special=ZLAYER,
