@@ -38,6 +38,7 @@ if CAPTURES.jobs == "per_model":
     # decode the NC token-pair tables: the GELU model's and the gated model's (analysed beside it)
     VOCABULARY = {GELU_MODEL.name, *([GATED_MODEL.name] if GATED_MODEL else [])}
 
+    # One rule per model, named dense_pass_<model> with - and . as _ (dense_pass_neox_m, dense_pass_pythia_1_4b).
     for _model, _spec in MODELS.items():
         _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
         _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")

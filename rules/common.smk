@@ -177,16 +177,6 @@ def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
     return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.{kind}"
 
 
-def item_matrix_files(spec, layer, matrix, pairs):
-    """The per-neuron stats, MD, token pairs and captured inputs/outputs of one matrix of one layer."""
-    rev = spec.revision
-    return {"stats": stats_file(spec.name, rev, layer, matrix),
-            "mapping": mapping_file(spec.name, rev, layer, matrix, pairs),
-            "pairs": mapping_file(spec.name, rev, layer, matrix, pairs, kind="npz"),
-            "inputs": capture_file(spec.name, rev, layer, matrix, end="in"),
-            "outputs": capture_file(spec.name, rev, layer, matrix)}
-
-
 def zscore_file(model, revision, layer, matrix="up", pairs=None):
     """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from."""
     mapping_file(model, revision, layer, matrix, pairs)
@@ -212,13 +202,11 @@ def dis_files(model, layer, matrix=None):
             (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}
 
 
-def dis_gated_inputs(*names):
-    """The gated model's (role `gated`) disentanglement files of its analysis layer (`wasserstein.layer`, the
-    detail layer), as an item's `gated_<name>` inputs; none without a gated model."""
-    if GATED_MODEL is None:
-        return {}
-    files = dis_files(GATED_MODEL.name, ANALYSIS_LAYER)
-    return {f"gated_{n}": files[n] for n in names}
+# The analysis layer's disentanglement files of the GELU model and of the gated model (None without one): that
+# layer runs in detail (K sweep, sparsity sweep, weighted WD/MD, GMM components) and most disentanglement items
+# read it (rules/disentangle.smk, rules/predictors.smk; their `gated_*` inputs from GATED_DETAIL).
+GELU_DETAIL = dis_files(GELU_MODEL.name, ANALYSIS_LAYER)
+GATED_DETAIL = dis_files(GATED_MODEL.name, ANALYSIS_LAYER) if GATED_MODEL else None
 
 
 def sp_run(model, method, sparsity="0", k=None):

@@ -54,6 +54,7 @@ if S["jobs"]["disentangle"] == "per_layer":
 
 else:  # per_model: one job per model runs its layers in turn (one model load)
 
+    # One rule per analysed model, named disentangle_<model> with - and . as _ (disentangle_neox_m).
     for _model, _layers in DIS_UNITS.items():
         _files = [dis_files(_model, l) for l in _layers]
 
@@ -92,33 +93,52 @@ else:  # per_model: one job per model runs its layers in turn (one model load)
                 "../scripts/disentangle_layer.py"
 
 # WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
-for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
-    _files = dis_files(SCALE.role(_role).name, ANALYSIS_LAYER)
+rule wd_fig1_analysis:
+    """WD-F1: a random and an entangled neuron of the SwiGLU model at 90% sparsity: dense vs SparseGPT vs Sparse
+    Expansion output distributions, WD and RI."""
+    input:
+        neurons=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["neurons"],
+        samples=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["samples"],
+        summary=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["summary"],
+    output:
+        **item_outputs("WD-F1"),
+    params:
+        item="WD-F1",
+        scale=SCALE.name,
+    log:
+        log("items/WD-F1"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig1.py"
 
-    rule:
-        name:
-            _name
-        input:
-            neurons=_files["neurons"],
-            samples=_files["samples"],
-            summary=_files["summary"],
-        output:
-            **item_outputs(_item),
-        params:
-            item=_item,
-            scale=SCALE.name,
-        log:
-            log(f"items/{_item}"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/wd_fig1.py"
+rule wd_fig_a8_analysis:
+    """WD-FA8: WD-F1 on the GELU model."""
+    input:
+        neurons=GELU_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+    output:
+        **item_outputs("WD-FA8"),
+    params:
+        item="WD-FA8",
+        scale=SCALE.name,
+    log:
+        log("items/WD-FA8"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig1.py"
 
 rule wd_fig6_analysis:
     """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
     input:
-        **{k: v for k, v in dis_files(GELU_MODEL.name, ANALYSIS_LAYER).items() if k != "clusters"},
-        **dis_gated_inputs("neurons", "samples", "summary"),
+        neurons=GELU_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_samples": GATED_DETAIL["samples"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F6"),
     params:
@@ -135,9 +155,10 @@ rule wd_fig5_analysis:
     """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
     input:
         partial=f"{R}/partial/{S['partial']['model']}/wd.json",
-        neurons=dis_files(GELU_MODEL.name, ANALYSIS_LAYER)["neurons"],
-        summary=dis_files(GELU_MODEL.name, ANALYSIS_LAYER)["summary"],
-        **dis_gated_inputs("neurons", "summary"),
+        neurons=GELU_DETAIL["neurons"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F5"),
     params:

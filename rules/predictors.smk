@@ -4,14 +4,14 @@
 
 DIS_F8_LAYERS = disentangle_layers(SCALE)  # WD-F8: the GELU model's layers
 DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
-PRED_DETAIL = dis_files(GELU_MODEL.name, ANALYSIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
 
 rule wd_fig7_analysis:
     """WD-F7: per-neuron RI against WD, output mean, output variance and GMM component count (OLS, R^2)."""
     input:
-        neurons=PRED_DETAIL["neurons"],
-        summary=PRED_DETAIL["summary"],
-        **dis_gated_inputs("neurons", "summary"),
+        neurons=GELU_DETAIL["neurons"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F7"),
     params:
@@ -47,9 +47,9 @@ rule wd_fig8_analysis:
 rule wd_fig_a9_analysis:
     """WD-FA9: the chosen neuron's standardized SparseGPT output over the sparsity sweep, and its WD to N(0,1)."""
     input:
-        samples=PRED_DETAIL["samples"],
-        summary=PRED_DETAIL["summary"],
-        neurons=PRED_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+        neurons=GELU_DETAIL["neurons"],
     output:
         **item_outputs("WD-FA9"),
     params:
@@ -65,8 +65,8 @@ rule wd_fig_a9_analysis:
 rule wd_fig_a4b_analysis:
     """WD-FA4 panel b: per-row sparsity SparseGPT gives the Wasserstein-neuron rows vs the layer, over the sweep."""
     input:
-        neurons=PRED_DETAIL["neurons"],
-        **dis_gated_inputs("neurons"),
+        neurons=GELU_DETAIL["neurons"],
+        **({"gated_neurons": GATED_DETAIL["neurons"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-FA4b", registered_as="WD-FA4"),
     params:

@@ -80,6 +80,8 @@ if S["jobs"]["sparsify"] == "per_setting":
 
 else:  # per_method: one job per (model, run) over its sparsities; per_model: one job per model over all its runs
 
+    # One rule per job, with - and . as _: sparsify_<model> (per_model: sparsify_llama), or sparsify_<model>_<run>
+    # (per_method: sparsify_llama_wanda, sparsify_llama_se16).
     for _name, (_model, _runs) in SP_RUNS.jobs(S["jobs"]["sparsify"]).items():
         _files = lambda ext, m=_model, rs=_runs: [f"{R}/sparsify/{m}/{r}/{sp}{ext}" for r, sp in rs]
 

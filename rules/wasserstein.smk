@@ -33,7 +33,13 @@ rule wd_fig2_analysis:
         pairs=mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER, pairs=W["md_pairs"], kind="npz"),
         inputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER, end="in"),
         outputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
-        **({f"gated_{k}": v for k, v in item_matrix_files(GATED_MODEL, ANALYSIS_LAYER, "gate", W["md_pairs"]).items()}
+        **({"gated_stats": stats_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate"),
+            "gated_mapping": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate",
+                                          pairs=W["md_pairs"]),
+            "gated_pairs": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate",
+                                        pairs=W["md_pairs"], kind="npz"),
+            "gated_inputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate", end="in"),
+            "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate")}
            if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F2"),
@@ -74,29 +80,46 @@ rule wd_fig_a1_analysis:
     script:
         "../scripts/wd_fig_a1.py"
 
-for _item, _role in (("NC-F7", "gelu"), ("NC-F8", "relu")):
-    _m = SCALE.role(_role).name
+rule nc_f7_analysis:
+    """NC-F7: the GELU model's top-k Wasserstein neurons of the analysis layer; how many have multimodal
+    negative halves."""
+    input:
+        stats=stats_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+        outputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+    output:
+        **item_outputs("NC-F7"),
+    params:
+        item="NC-F7",
+        record=model_record("gelu"),
+        layer=ANALYSIS_LAYER,
+        top=W["gallery"],
+        scale=SCALE.name,
+    log:
+        log("items/NC-F7"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_gallery.py"
 
-    rule:
-        name:
-            f"{_item.lower().replace('-', '_')}_analysis"
-        input:
-            stats=stats_file(_m, MODELS[_m].revision, ANALYSIS_LAYER),
-            outputs=capture_file(_m, MODELS[_m].revision, ANALYSIS_LAYER),
-        output:
-            **item_outputs(_item),
-        params:
-            item=_item,
-            record=model_record(_role),
-            layer=ANALYSIS_LAYER,
-            top=W["gallery"],
-            scale=SCALE.name,
-        log:
-            log(f"items/{_item}"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_gallery.py"
+rule nc_f8_analysis:
+    """NC-F8: the same for the ReLU model."""
+    input:
+        stats=stats_file(RELU_MODEL.name, RELU_MODEL.revision, ANALYSIS_LAYER),
+        outputs=capture_file(RELU_MODEL.name, RELU_MODEL.revision, ANALYSIS_LAYER),
+    output:
+        **item_outputs("NC-F8"),
+    params:
+        item="NC-F8",
+        record=model_record("relu"),
+        layer=ANALYSIS_LAYER,
+        top=W["gallery"],
+        scale=SCALE.name,
+    log:
+        log("items/NC-F8"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_gallery.py"
 
 rule wd_fig_a4a_analysis:
     """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""

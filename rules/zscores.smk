@@ -52,18 +52,18 @@ Z_LAYERS = zscore_layers(SCALE)  # settings checked by check_scale (rules/common
 Z_RECORD = {**model_record("gelu"), "matrix": ZMATRIX, "pairs": Z["pairs"]}
 Z_NEURONS = {k: Z[k] for k in ("neuron", "table_neurons", "table_pairs", "scatter_neurons", "top_pairs")}
 
-# what NC-F3, F5 and F6 read
+# What NC-F3, F5 and F6 read of layer `zscores.layer`; NC-F3 and F5 also decode token ids (Z_DECODE_INPUTS).
 Z_LAYER_INPUTS = {"top": zscore_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
                   "md": mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
                   "pairs_path": mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX, kind="npz"),
                   "inputs": capture_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX, end="in"),
-                  "outputs": capture_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX),
-                  "tokens": f"{R}/tokens/{GELU_MODEL.name}/{CAPTURE_SPLIT}.npy",
-                  "vocabulary": f"{R}/tokens/{GELU_MODEL.name}/vocabulary.json"}
+                  "outputs": capture_file(GELU_MODEL.name, GELU_MODEL.revision, ZLAYER, ZMATRIX)}
+Z_DECODE_INPUTS = {"tokens": f"{R}/tokens/{GELU_MODEL.name}/{CAPTURE_SPLIT}.npy",
+                   "vocabulary": f"{R}/tokens/{GELU_MODEL.name}/vocabulary.json"}
 
 # The gated-FFN model (role `gated`): the same on its gate projections (the matrix its SiLU acts on), with
 # the same layer exclusions; neurons chosen by rank only (explicit indices name the GELU model's neurons).
-G_LAYER_INPUTS, G_PARAMS = {}, {}  # NC-F3, F5, F6 inputs prefixed gated_ and their params (none without)
+G_LAYER_INPUTS, G_DECODE_INPUTS, G_PARAMS = {}, {}, {}  # NC-F3, F5, F6 inputs prefixed gated_, params (none without)
 if GATED_MODEL:
     G_LAYERS = [l for l in range(GATED_MODEL.n_layers) if l not in Z["exclude_layers"]]
     G_RECORD = {**model_record("gated"), "matrix": "gate", "pairs": Z["pairs"]}
@@ -75,9 +75,9 @@ if GATED_MODEL:
                       "gated_pairs_path": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate",
                                                        kind="npz"),
                       "gated_inputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate", end="in"),
-                      "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate"),
-                      "gated_tokens": f"{R}/tokens/{GATED_MODEL.name}/{CAPTURE_SPLIT}.npy",
-                      "gated_vocabulary": f"{R}/tokens/{GATED_MODEL.name}/vocabulary.json"}
+                      "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate")}
+    G_DECODE_INPUTS = {"gated_tokens": f"{R}/tokens/{GATED_MODEL.name}/{CAPTURE_SPLIT}.npy",
+                       "gated_vocabulary": f"{R}/tokens/{GATED_MODEL.name}/vocabulary.json"}
 
 rule nc_fig2_analysis:
     """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
@@ -112,7 +112,9 @@ rule nc_fig3_analysis:
     """NC-F3: one entangled neuron: top OI pairs (T1, T2, NT1, NT2), their pre-activations, IO scatter."""
     input:
         **Z_LAYER_INPUTS,
+        **Z_DECODE_INPUTS,
         **G_LAYER_INPUTS,
+        **G_DECODE_INPUTS,
     output:
         **item_outputs("NC-F3"),
     params:
@@ -134,7 +136,9 @@ rule nc_fig5_analysis:
     """NC-F5: top OI pairs of further entangled neurons of the layer, with a token-category breakdown."""
     input:
         **Z_LAYER_INPUTS,
+        **Z_DECODE_INPUTS,
         **G_LAYER_INPUTS,
+        **G_DECODE_INPUTS,
     output:
         **item_outputs("NC-F5"),
         categories_csv=f"{R}/tables/NC-F5.categories.csv",
@@ -157,8 +161,8 @@ rule nc_fig5_analysis:
 rule nc_fig6_analysis:
     """NC-F6: IO scatters of the layer's other entangled neurons, top OI pairs highlighted."""
     input:
-        **{k: v for k, v in Z_LAYER_INPUTS.items() if k not in ("tokens", "vocabulary")},
-        **{k: v for k, v in G_LAYER_INPUTS.items() if k not in ("gated_tokens", "gated_vocabulary")},
+        **Z_LAYER_INPUTS,
+        **G_LAYER_INPUTS,
     output:
         **item_outputs("NC-F6"),
     params:
