@@ -15,7 +15,7 @@ rule token_windows:
     """Tokenize a split with the model's tokenizer; non-overlapping windows of the model's context."""
     input:
         checkpoints=model_dir,
-        text=f"{R}/data/text/{{split}}.txt",
+        text=f"{R}/data/text/{{split}}.txt",  # make_text
     output:
         windows=f"{R}/tokens/{{model}}/{{split}}.npy",
     params:
@@ -51,7 +51,7 @@ if CAPTURES.jobs == "per_model":
                 _rule
             input:
                 checkpoints=f"{R}/models/{_model}",
-                text=[f"{R}/data/text/{s}.txt" for s in _text],
+                text=[rules.make_text.output[s] for s in _text],
             output:
                 windows=[f"{R}/tokens/{_model}/{s}.npy" for s in TOKEN_SPLITS],
                 nll=f"{_perplexity}.csv",
@@ -95,7 +95,7 @@ else:
         """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}, and its weight [d_out, d_in]."""
         input:
             checkpoints=model_dir,
-            windows=f"{R}/tokens/{{model}}/{{split}}.npy",
+            windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows
         output:
             inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
             outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
@@ -119,6 +119,7 @@ else:
     rule neuron_stats:
         """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w| and row norm."""
         input:
+            # both written by capture
             outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
             weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
         output:

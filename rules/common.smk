@@ -93,7 +93,8 @@ def model_spec(wildcards):
 
 
 def model_dir(wildcards):
-    """The directory of a trained model's checkpoints, or the record of a fetched hub model."""
+    """The directory of a trained model's checkpoints, or the record of a fetched hub model: written by
+    `train_model` or `fetch_model` (rules/models.smk)."""
     return f"{R}/models/{wildcards.model}"
 
 

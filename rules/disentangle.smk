@@ -24,7 +24,7 @@ if S["jobs"]["disentangle"] == "per_layer":
         """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
         input:
             checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
+            calibration=f"{R}/sparsify/{{model}}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
             inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
             outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
             weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
@@ -63,7 +63,7 @@ else:  # per_model: one job per model runs its layers in turn (one model load)
                 f"disentangle_{_model}".replace("-", "_").replace(".", "_")
             input:
                 checkpoints=f"{R}/models/{_model}",
-                calibration=f"{R}/sparsify/{_model}/calibration.npy",
+                calibration=f"{R}/sparsify/{_model}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
                 inputs=[DIS_INPUTS[_model, l]["in"] for l in _layers],
                 outputs=[DIS_INPUTS[_model, l]["out"] for l in _layers],
                 weight=[DIS_INPUTS[_model, l]["weight"] for l in _layers],
@@ -154,7 +154,7 @@ rule wd_fig6_analysis:
 rule wd_fig5_analysis:
     """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
     input:
-        partial=f"{R}/partial/{S['partial']['model']}/wd.json",
+        partial=f"{R}/partial/{S['partial']['model']}/wd.json",  # partial_sparsify (rules/partial.smk)
         neurons=GELU_DETAIL["neurons"],
         summary=GELU_DETAIL["summary"],
         **({"gated_neurons": GATED_DETAIL["neurons"],

@@ -15,8 +15,8 @@ rule clamp_ablation:
     """NC-F4e: per-window NLL unclamped and, per percent, top-p% WD clamped and random-neuron clamps per seed."""
     input:
         checkpoints=model_dir,
-        windows=f"{R}/tokens/{{model}}/{{split}}.npy",
-        baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
+        windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows or dense_pass_<model>
+        baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",  # perplexity or dense_pass_<model>
         stats=lambda wc: [stats_file(wc.model, wc.revision, l, MODELS[wc.model].activation_matrix)
                           for l in range(MODELS[wc.model].n_layers)],
     output:

@@ -16,7 +16,7 @@ rule sparsify_calibration:
     """Random calibration windows of the model's context from the calibration split (seeded)."""
     input:
         checkpoints=model_dir,
-        text=f"{R}/data/text/{SP['calibration']['split']}.txt",
+        text=rules.make_text.output[SP["calibration"]["split"]],
     output:
         calibration=f"{R}/sparsify/{{model}}/calibration.npy",
     params:
@@ -45,8 +45,8 @@ if S["jobs"]["sparsify"] == "per_setting":
         """Sparsify one model's FFN linears (one method, sparsity, K) block by block; test perplexity."""
         input:
             checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
-            windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",
+            calibration=f"{R}/sparsify/{{model}}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+            windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",  # token_windows or dense_pass_<model>
         output:
             summary=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.json",
             nll=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.nll.csv",
@@ -90,8 +90,8 @@ else:  # per_method: one job per (model, run) over its sparsities; per_model: on
                 f"sparsify_{_name}".replace("-", "_").replace(".", "_")
             input:
                 checkpoints=f"{R}/models/{_model}",
-                calibration=f"{R}/sparsify/{_model}/calibration.npy",
-                windows=f"{R}/tokens/{_model}/{SP_EVAL_SPLIT}.npy",
+                calibration=f"{R}/sparsify/{_model}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+                windows=f"{R}/tokens/{_model}/{SP_EVAL_SPLIT}.npy",  # token_windows or dense_pass_<model>
             output:
                 summary=_files(".json"),
                 nll=_files(".nll.csv"),

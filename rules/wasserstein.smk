@@ -5,6 +5,7 @@
 rule mapping_difficulty:
     """MD per neuron over `pairs` seeded token pairs (CATALOG M3), and the pairs with their input distances."""
     input:
+        # capture or dense_pass_<model> (rules/activations.smk)
         inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
         outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
     output:

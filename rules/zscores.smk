@@ -11,6 +11,7 @@ rule nc_layer_top_pairs:
     input:
         inputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "in", w.split),
         outputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "out", w.split),
+        # mapping_difficulty (rules/wasserstein.smk)
         md=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.csv",
         pairs_path=f"{R}/mapping/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.pairs{{pairs}}.npz",
     output:
