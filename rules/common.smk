@@ -155,7 +155,8 @@ def model_record(role):
 
 
 def capture_file(model, revision, layer, matrix="up", end="out", split=None):
-    """A captured array (end: in | out | weight; default split: the capture split), requested from the plan."""
+    """A captured array (end: in | out | weight; default split: the capture split), requested from the plan.
+    Written by `dense_pass_<model>` (jobs.capture: per_model) or `capture` (per_layer; rules/activations.smk)."""
     try:
         return CAPTURES.activation(model, revision, layer, matrix, end, split)
     except PlanError as err:
@@ -163,7 +164,8 @@ def capture_file(model, revision, layer, matrix="up", end="out", split=None):
 
 
 def stats_file(model, revision, layer, matrix="up", split=None):
-    """A per-neuron statistics table (default split: the capture split), requested from the capture plan."""
+    """A per-neuron statistics table (default split: the capture split), requested from the capture plan.
+    Written by `dense_pass_<model>` (jobs.capture: per_model) or `neuron_stats` (per_layer; rules/activations.smk)."""
     try:
         return CAPTURES.stats(model, revision, layer, matrix, split)
     except PlanError as err:
@@ -172,29 +174,33 @@ def stats_file(model, revision, layer, matrix="up", split=None):
 
 def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
     """MD per neuron (csv) or its pairs with their input distances (npz) over `pairs` token pairs (default:
-    zscores.pairs); requests the captures it is computed from."""
+    zscores.pairs); requests the captures it is computed from. Written by `mapping_difficulty`
+    (rules/wasserstein.smk)."""
     for end in ("in", "out"):
         capture_file(model, revision, layer, matrix, end)
     return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.{kind}"
 
 
 def zscore_file(model, revision, layer, matrix="up", pairs=None):
-    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from."""
+    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from.
+    Written by `nc_layer_top_pairs` (rules/zscores.smk)."""
     mapping_file(model, revision, layer, matrix, pairs)
     return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.npz"
 
 
 def clamp_file(model, revision, split, percents, kind="csv"):
     """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents; requests the
-    statistics of every layer's activation matrix (up; gate for a gated FFN), which select the clamped neurons."""
+    statistics of every layer's activation matrix (up; gate for a gated FFN), which select the clamped neurons.
+    Written by `clamp_ablation` (rules/negative.smk), one job per list of percents."""
     for layer in range(MODELS[model].n_layers):
         stats_file(model, revision, layer, MODELS[model].activation_matrix)
     return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(f'{p:g}' for p in percents)}.{kind}"
 
 
 def dis_files(model, layer, matrix=None):
-    """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`); requests the
-    captures it is computed from."""
+    """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`): neurons, clusters,
+    samples, summary; requests the captures it is computed from. Written by `disentangle_layer` (jobs.disentangle:
+    per_layer) or `disentangle_<model>` (per_model; rules/disentangle.smk)."""
     matrix = matrix or S["disentangle"]["matrix"]
     for end in ("in", "out", "weight"):
         capture_file(model, MODELS[model].revision, layer, matrix, end)
@@ -212,7 +218,9 @@ GATED_DETAIL = dis_files(GATED_MODEL.name, ANALYSIS_LAYER) if GATED_MODEL else N
 
 def sp_run(model, method, sparsity="0", k=None):
     """A sparsification run's summary JSON (method: dense | magnitude | wanda | sparsegpt | sparse_expansion, with
-    k experts; sparsity "0.5" or "2:4"); its per-window NLL beside it is nll_path(sp_run(...))."""
+    k experts; sparsity "0.5" or "2:4"); its per-window NLL beside it is nll_path(sp_run(...)). Written by
+    `sparsify_prune` (jobs.sparsify: per_setting) or `sparsify_<model>` / `sparsify_<model>_<run>` (per_model,
+    per_method; rules/sparsify.smk)."""
     return sparsify_run_file(R, model, method, sparsity, k)
 
 
