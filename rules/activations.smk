@@ -2,6 +2,16 @@
 #
 # Included last: with `jobs.capture: per_model` it generates one capture job per model writing exactly the
 # captures and statistics the rules above asked for (capture_file / stats_file, entangle.workflow.captures).
+#
+# How a capture gets into the plan: capture_file() and stats_file() (rules/common.smk) return its path and
+# request it, so a rule that reads a capture requests it in its own input. The wildcard rules that read captures
+# (mapping_difficulty, nc_layer_top_pairs, clamp_ablation, disentangle_layer) learn their files only when the DAG
+# is built, after the plan is fixed; so the captures behind the files they will be asked for are requested at
+# parse time, in one block beside the rules that ask for those files: rules/zscores.smk (mapping_captures for
+# each NC-F2 layer), rules/negative.smk (clamp_stats for each model NC-F4 clamps), rules/disentangle.smk
+# (DIS_INPUTS for each analysed matrix). WD-F2 and NC-F3, F5, F6 read the captures behind their mapping files
+# themselves. The path helpers of those derived files (mapping_file, zscore_file, clamp_file, dis_files) request
+# nothing: each file's path says nothing about the plan, and the requests stand where the items are declared.
 # Granularity (`jobs.capture`):
 #   per_layer (paper): token windows per (model, split); capture per (model, revision, split, layer, matrix);
 #                      neuron_stats per captured matrix; a cluster spreads them.

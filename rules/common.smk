@@ -174,36 +174,41 @@ def stats_file(model, revision, layer, matrix="up", split=None):
 
 def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
     """MD per neuron (csv) or its pairs with their input distances (npz) over `pairs` token pairs (default:
-    zscores.pairs); requests the captures it is computed from. Written by `mapping_difficulty`
-    (rules/wasserstein.smk)."""
-    for end in ("in", "out"):
-        capture_file(model, revision, layer, matrix, end)
-    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.{kind}"
+    zscores.pairs). Written by `mapping_difficulty` (rules/wasserstein.smk) from mapping_captures()."""
+    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.{kind}"
+
+
+def mapping_captures(model, revision, layer, matrix="up", split=None):
+    """The captures `mapping_difficulty` and `nc_layer_top_pairs` read for one matrix ({"inputs", "outputs"}),
+    requested from the capture plan: call it at parse time for every mapping or z-score file asked for by a rule
+    that does not read these captures itself."""
+    return {"inputs": capture_file(model, revision, layer, matrix, "in", split),
+            "outputs": capture_file(model, revision, layer, matrix, "out", split)}
 
 
 def zscore_file(model, revision, layer, matrix="up", pairs=None):
-    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from.
-    Written by `nc_layer_top_pairs` (rules/zscores.smk)."""
-    mapping_file(model, revision, layer, matrix, pairs)
-    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.npz"
+    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs). Written by `nc_layer_top_pairs`
+    (rules/zscores.smk) from mapping_captures() and the mapping files."""
+    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.npz"
 
 
 def clamp_file(model, revision, split, percents, kind="csv"):
-    """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents; requests the
-    statistics of every layer's activation matrix (up; gate for a gated FFN), which select the clamped neurons.
-    Written by `clamp_ablation` (rules/negative.smk), one job per list of percents."""
-    for layer in range(MODELS[model].n_layers):
-        stats_file(model, revision, layer, MODELS[model].activation_matrix)
+    """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents. Written by
+    `clamp_ablation` (rules/negative.smk), one job per list of percents, from clamp_stats()."""
     return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(f'{p:g}' for p in percents)}.{kind}"
+
+
+def clamp_stats(model, revision):
+    """The statistics `clamp_ablation` reads to select the clamped neurons: every layer's activation matrix (up;
+    gate for a gated FFN) on the capture split, requested from the capture plan."""
+    return [stats_file(model, revision, l, MODELS[model].activation_matrix) for l in range(MODELS[model].n_layers)]
 
 
 def dis_files(model, layer, matrix=None):
     """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`): neurons, clusters,
-    samples, summary; requests the captures it is computed from. Written by `disentangle_layer` (jobs.disentangle:
-    per_layer) or `disentangle_<model>` (per_model; rules/disentangle.smk)."""
-    matrix = matrix or S["disentangle"]["matrix"]
-    for end in ("in", "out", "weight"):
-        capture_file(model, MODELS[model].revision, layer, matrix, end)
+    samples, summary. Written by `disentangle_layer` (jobs.disentangle: per_layer) or `disentangle_<model>`
+    (per_model; rules/disentangle.smk) from the captures DIS_INPUTS requests there."""
+    matrix = matrix or D["matrix"]
     base = f"{R}/disentangle/{model}/L{layer}.{matrix}"
     return {name: f"{base}/{name}.{ext}" for name, ext in
             (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}

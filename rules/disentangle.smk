@@ -14,7 +14,8 @@ DIS_UNITS = disentangle_units(SCALE)  # model -> layers
 DIS_SETTINGS = disentangle_settings(SCALE)
 DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                "calibration_split": SP["calibration"]["split"]}
-# the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
+# The captures each analysed matrix reads, requested here at parse time for every file dis_files() names
+# (rules/activations.smk: with jobs.capture: per_model the dense pass writes only what is requested).
 DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
                        for end in ("in", "out", "weight")} for m, layers in DIS_UNITS.items() for l in layers}
 
@@ -25,6 +26,7 @@ if S["jobs"]["disentangle"] == "per_layer":
         input:
             checkpoints=model_dir,
             calibration=f"{R}/sparsify/{{model}}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+            # DIS_INPUTS' captures (requested above)
             inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
             outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
             weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),

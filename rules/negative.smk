@@ -17,8 +17,7 @@ rule clamp_ablation:
         checkpoints=model_dir,
         windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows or dense_pass_<model>
         baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",  # perplexity or dense_pass_<model>
-        stats=lambda wc: [stats_file(wc.model, wc.revision, l, MODELS[wc.model].activation_matrix)
-                          for l in range(MODELS[wc.model].n_layers)],
+        stats=lambda wc: clamp_stats(wc.model, wc.revision),  # requested at parse time below
     output:
         nll=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.csv",
         summary=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.json",
@@ -48,6 +47,12 @@ _NC_LAYER = NEG["layer"]
 _NC_EVAL = S["evaluation"]["split"]
 _NC_HEADLINE = float(NEG["percent"])  # the gated model's clamp: headline percent only (a 135M model at real:
 # 1 + random_seeds forward passes of the evaluation windows instead of 1 + 4 x (1 + random_seeds))
+
+# The statistics clamp_ablation reads (above, through wildcards) for each model NC-F4 clamps, requested here at
+# parse time (rules/activations.smk: with jobs.capture: per_model the dense pass writes only what is requested).
+for _spec in (GELU_MODEL, GATED_MODEL):
+    if _spec:
+        clamp_stats(_spec.name, _spec.revision)
 
 _NC_RECORDS = {role: {**model_record(role), "family": spec.family, "n_layers": spec.n_layers}
                for role, spec in (("relu", RELU_MODEL), ("gelu", GELU_MODEL), ("gated", GATED_MODEL)) if spec}

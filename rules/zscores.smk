@@ -9,6 +9,7 @@
 rule nc_layer_top_pairs:
     """One layer: its top-MD neurons, their OI ratios over all pairs, each one's highest-OI pairs (NC App. A)."""
     input:
+        # the captures of mapping_captures(), requested at parse time beside the rules asking for this output
         inputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "in", w.split),
         outputs=lambda w: capture_file(w.model, w.revision, w.layer, w.matrix, "out", w.split),
         # mapping_difficulty (rules/wasserstein.smk)
@@ -79,6 +80,14 @@ if GATED_MODEL:
                       "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ZLAYER, "gate")}
     G_DECODE_INPUTS = {"gated_tokens": f"{R}/tokens/{GATED_MODEL.name}/{CAPTURE_SPLIT}.npy",
                        "gated_vocabulary": f"{R}/tokens/{GATED_MODEL.name}/vocabulary.json"}
+
+# The captures mapping_difficulty and nc_layer_top_pairs read (through wildcards) for every layer whose files
+# NC-F2 asks for below, requested here at parse time (rules/activations.smk: with jobs.capture: per_model the
+# dense pass writes only what is requested). NC-F3, F5 and F6 read their layer's captures themselves.
+for _l in Z_LAYERS:
+    mapping_captures(GELU_MODEL.name, GELU_MODEL.revision, _l, ZMATRIX)
+for _l in G_LAYERS if GATED_MODEL else []:
+    mapping_captures(GATED_MODEL.name, GATED_MODEL.revision, _l, "gate")
 
 rule nc_fig2_analysis:
     """NC-F2: cross-layer z-scores of each layer's top-OI pairs (a) and their input-distance z-scores (b)."""
