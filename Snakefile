@@ -19,11 +19,11 @@ rule figures:
     """Every built paper item, the model-zoo table, the manifest, the claims table and the report notebooks
     (executed, with HTML beside them) and the cross-scale claims page, at the chosen scale."""
     input:
-        built_item_files(),
-        f"{R}/tables/zoo.csv",
-        f"{R}/manifest.tsv",
-        f"{R}/claims.csv",
-        REPORTS,
+        built_item_files(),  # each item's files, written by the rule items.yaml names for it
+        f"{R}/tables/zoo.csv",  # zoo_table (rules/evaluation.smk)
+        f"{R}/manifest.tsv",  # manifest (rules/items.smk)
+        f"{R}/claims.csv",  # judge_claims (rules/reports.smk)
+        REPORTS,  # report_notebook (rules/reports.smk)
         f"{Path(R).parent}/scales.html",  # rule scales (rules/reports.smk): every scale's claims side by side
     default_target: True
     localrule: True

@@ -2,6 +2,16 @@
 #
 # Included last: with `jobs.capture: per_model` it generates one capture job per model writing exactly the
 # captures and statistics the rules above asked for (capture_file / stats_file, entangle.workflow.captures).
+#
+# How a capture gets into the plan: capture_file() and stats_file() (rules/common.smk) return its path and
+# request it, so a rule that reads a capture requests it in its own input. The wildcard rules that read captures
+# (mapping_difficulty, nc_layer_top_pairs, clamp_ablation, disentangle_layer) learn their files only when the DAG
+# is built, after the plan is fixed; so the captures behind the files they will be asked for are requested at
+# parse time, in one block beside the rules that ask for those files: rules/zscores.smk (mapping_captures for
+# each NC-F2 layer), rules/negative.smk (clamp_stats for each model NC-F4 clamps), rules/disentangle.smk
+# (DIS_INPUTS for each analysed matrix). WD-F2 and NC-F3, F5, F6 read the captures behind their mapping files
+# themselves. The path helpers of those derived files (mapping_file, zscore_file, clamp_file, dis_files) request
+# nothing: each file's path says nothing about the plan, and the requests stand where the items are declared.
 # Granularity (`jobs.capture`):
 #   per_layer (paper): token windows per (model, split); capture per (model, revision, split, layer, matrix);
 #                      neuron_stats per captured matrix; a cluster spreads them.
@@ -15,7 +25,7 @@ rule token_windows:
     """Tokenize a split with the model's tokenizer; non-overlapping windows of the model's context."""
     input:
         checkpoints=model_dir,
-        text=f"{R}/data/text/{{split}}.txt",
+        text=f"{R}/data/text/{{split}}.txt",  # make_text
     output:
         windows=f"{R}/tokens/{{model}}/{{split}}.npy",
     params:
@@ -36,8 +46,9 @@ if CAPTURES.jobs == "per_model":
     CALIBRATED = sparsify_calibration_models(S)
     CALIBRATION = {"split": SP["calibration"]["split"], "n_windows": SP["calibration"]["windows"]}
     # decode the NC token-pair tables: the GELU model's and the gated model's (analysed beside it)
-    VOCABULARY = {S["roles"]["gelu"], *([GATED.name] if GATED else [])}
+    VOCABULARY = {GELU_MODEL.name, *([GATED_MODEL.name] if GATED_MODEL else [])}
 
+    # One rule per model, named dense_pass_<model> with - and . as _ (dense_pass_neox_m, dense_pass_pythia_1_4b).
     for _model, _spec in MODELS.items():
         _text = sorted({*TOKEN_SPLITS, *([CALIBRATION["split"]] if _model in CALIBRATED else [])})
         _rule = f"dense_pass_{_model}".replace("-", "_").replace(".", "_")
@@ -50,7 +61,7 @@ if CAPTURES.jobs == "per_model":
                 _rule
             input:
                 checkpoints=f"{R}/models/{_model}",
-                text=[f"{R}/data/text/{s}.txt" for s in _text],
+                text=[rules.make_text.output[s] for s in _text],
             output:
                 windows=[f"{R}/tokens/{_model}/{s}.npy" for s in TOKEN_SPLITS],
                 nll=f"{_perplexity}.csv",
@@ -94,7 +105,7 @@ else:
         """Inputs [T, d_in] and pre-activation outputs [T, d_out] of blocks.{layer}.mlp.{matrix}, and its weight [d_out, d_in]."""
         input:
             checkpoints=model_dir,
-            windows=f"{R}/tokens/{{model}}/{{split}}.npy",
+            windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows
         output:
             inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
             outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
@@ -118,6 +129,7 @@ else:
     rule neuron_stats:
         """Per neuron of one matrix: WD to N(0,1), output mean/std, share negative, mean |w| and row norm."""
         input:
+            # both written by capture
             outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
             weight=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.weight.npy",
         output:

@@ -11,6 +11,7 @@ import yaml
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the checkout's package, installed or not
 from entangle.config import ConfigError, load_scale  # noqa: E402
 from entangle.data.text import dataset_name  # noqa: E402
+from entangle.evaluation.contrasts import nll_path  # noqa: E402
 from entangle.workflow.captures import CapturePlan, PlanError, token_splits  # noqa: E402
 from entangle.workflow.checks import check_scale, disentangle_layers, neuron_embedding_layers, zscore_layers  # noqa: E402
 from entangle.workflow.disentangle import detail as disentangle_detail  # noqa: E402
@@ -48,6 +49,27 @@ CAPTURE_SPLIT = S["capture"]["split"]
 # model's in its dense-pass job.
 CAPTURES = CapturePlan(R, CAPTURE_SPLIT, S["jobs"]["capture"])
 
+# The role models (settings `roles`) as ModelSpecs (name, revision, layers ...), looked up once for all rules.
+GELU_MODEL = SCALE.role("gelu")  # WD and NC analyses, disentanglement (paper: Pythia-1.4B)
+RELU_MODEL = SCALE.role("relu")  # NC-F4, NC-F8 (paper: OPT-1.3B)
+SWIGLU_MODEL = SCALE.role("swiglu")  # WD-F1 (paper: Llama-2-7B)
+GPT2_MODEL = SCALE.role("gpt2")  # NE feature clusters (paper: GPT-2)
+GATED_MODEL = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
+SIZE_MODELS = S["roles"]["sizes"]  # NC-F1: the model-size series (names)
+
+# The analysis blocks of the settings, one name each, read by the rules of several files.
+W = S["wasserstein"]
+Z = S["zscores"]
+NEG = S["negative"]
+SP = S["sparsify"]
+PT = S["partial"]
+D = S["disentangle"]
+NE = S["neuron_embeddings"]
+SAE = S["sae"]
+ANALYSIS_LAYER = W["layer"]  # wasserstein.layer: the layer of the WD items and the detailed disentanglement
+SP_EVAL_SPLIT = SP["evaluation"]["split"]  # where sparsified models (rules/sparsify.smk, partial.smk) are evaluated
+SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # every sparsification run the items need; checked by check_scale
+
 item_status, item_files, item_reason, item_entry = REGISTRY.status, REGISTRY.files, REGISTRY.reason, REGISTRY.entry
 built_item_files = REGISTRY.built_files
 
@@ -71,7 +93,8 @@ def model_spec(wildcards):
 
 
 def model_dir(wildcards):
-    """The directory of a trained model's checkpoints, or the record of a fetched hub model."""
+    """The directory of a trained model's checkpoints, or the record of a fetched hub model: written by
+    `train_model` or `fetch_model` (rules/models.smk)."""
     return f"{R}/models/{wildcards.model}"
 
 
@@ -132,7 +155,8 @@ def model_record(role):
 
 
 def capture_file(model, revision, layer, matrix="up", end="out", split=None):
-    """A captured array (end: in | out | weight; default split: the capture split), requested from the plan."""
+    """A captured array (end: in | out | weight; default split: the capture split), requested from the plan.
+    Written by `dense_pass_<model>` (jobs.capture: per_model) or `capture` (per_layer; rules/activations.smk)."""
     try:
         return CAPTURES.activation(model, revision, layer, matrix, end, split)
     except PlanError as err:
@@ -140,7 +164,8 @@ def capture_file(model, revision, layer, matrix="up", end="out", split=None):
 
 
 def stats_file(model, revision, layer, matrix="up", split=None):
-    """A per-neuron statistics table (default split: the capture split), requested from the capture plan."""
+    """A per-neuron statistics table (default split: the capture split), requested from the capture plan.
+    Written by `dense_pass_<model>` (jobs.capture: per_model) or `neuron_stats` (per_layer; rules/activations.smk)."""
     try:
         return CAPTURES.stats(model, revision, layer, matrix, split)
     except PlanError as err:
@@ -149,55 +174,59 @@ def stats_file(model, revision, layer, matrix="up", split=None):
 
 def mapping_file(model, revision, layer, matrix="up", pairs=None, kind="csv"):
     """MD per neuron (csv) or its pairs with their input distances (npz) over `pairs` token pairs (default:
-    zscores.pairs); requests the captures it is computed from."""
-    for end in ("in", "out"):
-        capture_file(model, revision, layer, matrix, end)
-    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.{kind}"
+    zscores.pairs). Written by `mapping_difficulty` (rules/wasserstein.smk) from mapping_captures()."""
+    return f"{R}/mapping/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.{kind}"
 
 
-def item_matrix_files(spec, layer, matrix, pairs):
-    """The per-neuron stats, MD, token pairs and captured inputs/outputs of one matrix of one layer."""
-    rev = spec.revision
-    return {"stats": stats_file(spec.name, rev, layer, matrix),
-            "mapping": mapping_file(spec.name, rev, layer, matrix, pairs),
-            "pairs": mapping_file(spec.name, rev, layer, matrix, pairs, kind="npz"),
-            "inputs": capture_file(spec.name, rev, layer, matrix, end="in"),
-            "outputs": capture_file(spec.name, rev, layer, matrix)}
+def mapping_captures(model, revision, layer, matrix="up", split=None):
+    """The captures `mapping_difficulty` and `nc_layer_top_pairs` read for one matrix ({"inputs", "outputs"}),
+    requested from the capture plan: call it at parse time for every mapping or z-score file asked for by a rule
+    that does not read these captures itself."""
+    return {"inputs": capture_file(model, revision, layer, matrix, "in", split),
+            "outputs": capture_file(model, revision, layer, matrix, "out", split)}
 
 
 def zscore_file(model, revision, layer, matrix="up", pairs=None):
-    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs); requests what it is made from."""
-    mapping_file(model, revision, layer, matrix, pairs)
-    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or S['zscores']['pairs']}.npz"
+    """One layer's top-MD neurons and their top-OI pairs (default: zscores.pairs). Written by `nc_layer_top_pairs`
+    (rules/zscores.smk) from mapping_captures() and the mapping files."""
+    return f"{R}/zscores/{model}/{revision}/{CAPTURE_SPLIT}/L{layer}.{matrix}.pairs{pairs or Z['pairs']}.npz"
 
 
 def clamp_file(model, revision, split, percents, kind="csv"):
-    """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents; requests the
-    statistics of every layer's activation matrix (up; gate for a gated FFN), which select the clamped neurons."""
-    for layer in range(MODELS[model].n_layers):
-        stats_file(model, revision, layer, MODELS[model].activation_matrix)
+    """The clamp ablation's per-window NLL (csv) or summary (json) for a list of percents. Written by
+    `clamp_ablation` (rules/negative.smk), one job per list of percents, from clamp_stats()."""
     return f"{R}/negative/{model}/{revision}/{split}/clamp.p{'_'.join(f'{p:g}' for p in percents)}.{kind}"
 
 
+def clamp_stats(model, revision):
+    """The statistics `clamp_ablation` reads to select the clamped neurons: every layer's activation matrix (up;
+    gate for a gated FFN) on the capture split, requested from the capture plan."""
+    return [stats_file(model, revision, l, MODELS[model].activation_matrix) for l in range(MODELS[model].n_layers)]
+
+
 def dis_files(model, layer, matrix=None):
-    """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`); requests the
-    captures it is computed from."""
-    matrix = matrix or S["disentangle"]["matrix"]
-    for end in ("in", "out", "weight"):
-        capture_file(model, MODELS[model].revision, layer, matrix, end)
+    """The disentanglement analysis files of one FFN matrix (default: `disentangle.matrix`): neurons, clusters,
+    samples, summary. Written by `disentangle_layer` (jobs.disentangle: per_layer) or `disentangle_<model>`
+    (per_model; rules/disentangle.smk) from the captures DIS_INPUTS requests there."""
+    matrix = matrix or D["matrix"]
     base = f"{R}/disentangle/{model}/L{layer}.{matrix}"
     return {name: f"{base}/{name}.{ext}" for name, ext in
             (("neurons", "csv"), ("clusters", "csv"), ("samples", "npz"), ("summary", "json"))}
 
 
-def dis_gated_inputs(*names):
-    """The gated model's (role `gated`) disentanglement files of its analysis layer (`wasserstein.layer`, the
-    detail layer), as an item's `gated_<name>` inputs; none without a gated model."""
-    gated = SCALE.gated()
-    if gated is None:
-        return {}
-    files = dis_files(gated.name, S["wasserstein"]["layer"])
-    return {f"gated_{n}": files[n] for n in names}
+# The analysis layer's disentanglement files of the GELU model and of the gated model (None without one): that
+# layer runs in detail (K sweep, sparsity sweep, weighted WD/MD, GMM components) and most disentanglement items
+# read it (rules/disentangle.smk, rules/predictors.smk; their `gated_*` inputs from GATED_DETAIL).
+GELU_DETAIL = dis_files(GELU_MODEL.name, ANALYSIS_LAYER)
+GATED_DETAIL = dis_files(GATED_MODEL.name, ANALYSIS_LAYER) if GATED_MODEL else None
+
+
+def sp_run(model, method, sparsity="0", k=None):
+    """A sparsification run's summary JSON (method: dense | magnitude | wanda | sparsegpt | sparse_expansion, with
+    k experts; sparsity "0.5" or "2:4"); its per-window NLL beside it is nll_path(sp_run(...)). Written by
+    `sparsify_prune` (jobs.sparsify: per_setting) or `sparsify_<model>` / `sparsify_<model>_<run>` (per_model,
+    per_method; rules/sparsify.smk)."""
+    return sparsify_run_file(R, model, method, sparsity, k)
 
 
 NOTEBOOKS = ("index", "WD", "NC", "NE")  # notebooks/<name>.ipynb: the index and one report per paper

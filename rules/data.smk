@@ -27,7 +27,7 @@ if S["tokenizer"]["source"] == "trained":
     rule train_tokenizer:
         """Byte-level BPE tokenizer of the model zoo, trained offline on the training split."""
         input:
-            train=f"{R}/data/text/train.txt",
+            train=rules.make_text.output.train,
         output:
             tokenizer=directory(f"{R}/data/tokenizer"),
         params:

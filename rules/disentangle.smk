@@ -9,19 +9,13 @@
 # the items write under `by_model`.
 # Items: WD-F1 (SwiGLU model), WD-FA8 (GELU model), WD-F5 (with the partial runs), F6, F7, F8, FA9, FA4 panel b.
 
-D = S["disentangle"]
-
 DIS_MATRIX = D["matrix"]
-DIS_LAYER = W["layer"]
-DIS_GELU, DIS_SWIGLU = SCALE.role("gelu").name, SCALE.role("swiglu").name
-DIS_F8_LAYERS = disentangle_layers(SCALE)
 DIS_UNITS = disentangle_units(SCALE)  # model -> layers
-DIS_GATED = SCALE.gated().name if SCALE.gated() else None  # analysed beside the GELU model (WD-F5b/c, F6-F8, FA4b)
-DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
 DIS_SETTINGS = disentangle_settings(SCALE)
 DIS_CONTEXT = {"dataset": DATASET, "split": CAPTURE_SPLIT,
                "calibration_split": SP["calibration"]["split"]}
-# the captures each analysed matrix reads (requested here: the capture plan is fixed when rules are parsed)
+# The captures each analysed matrix reads, requested here at parse time for every file dis_files() names
+# (rules/activations.smk: with jobs.capture: per_model the dense pass writes only what is requested).
 DIS_INPUTS = {(m, l): {end: capture_file(m, MODELS[m].revision, l, DIS_MATRIX, end=end)
                        for end in ("in", "out", "weight")} for m, layers in DIS_UNITS.items() for l in layers}
 
@@ -31,7 +25,8 @@ if S["jobs"]["disentangle"] == "per_layer":
         """One FFN matrix sparsified alone: SparseGPT vs Sparse Expansion per neuron on held-out tokens."""
         input:
             checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
+            calibration=f"{R}/sparsify/{{model}}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+            # DIS_INPUTS' captures (requested above)
             inputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="in"),
             outputs=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix),
             weight=lambda w: capture_file(w.model, MODELS[w.model].revision, w.layer, w.matrix, end="weight"),
@@ -61,6 +56,7 @@ if S["jobs"]["disentangle"] == "per_layer":
 
 else:  # per_model: one job per model runs its layers in turn (one model load)
 
+    # One rule per analysed model, named disentangle_<model> with - and . as _ (disentangle_neox_m).
     for _model, _layers in DIS_UNITS.items():
         _files = [dis_files(_model, l) for l in _layers]
 
@@ -69,7 +65,7 @@ else:  # per_model: one job per model runs its layers in turn (one model load)
                 f"disentangle_{_model}".replace("-", "_").replace(".", "_")
             input:
                 checkpoints=f"{R}/models/{_model}",
-                calibration=f"{R}/sparsify/{_model}/calibration.npy",
+                calibration=f"{R}/sparsify/{_model}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
                 inputs=[DIS_INPUTS[_model, l]["in"] for l in _layers],
                 outputs=[DIS_INPUTS[_model, l]["out"] for l in _layers],
                 weight=[DIS_INPUTS[_model, l]["weight"] for l in _layers],
@@ -99,33 +95,52 @@ else:  # per_model: one job per model runs its layers in turn (one model load)
                 "../scripts/disentangle_layer.py"
 
 # WD-F1 on the SwiGLU model (paper: Llama-2-7B), WD-FA8 the same analysis on the GELU model (Pythia-1.4B).
-for _item, _role, _name in (("WD-F1", "swiglu", "wd_fig1_analysis"), ("WD-FA8", "gelu", "wd_fig_a8_analysis")):
-    _files = dis_files(SCALE.role(_role).name, DIS_LAYER)
+rule wd_fig1_analysis:
+    """WD-F1: a random and an entangled neuron of the SwiGLU model at 90% sparsity: dense vs SparseGPT vs Sparse
+    Expansion output distributions, WD and RI."""
+    input:
+        neurons=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["neurons"],
+        samples=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["samples"],
+        summary=dis_files(SWIGLU_MODEL.name, ANALYSIS_LAYER)["summary"],
+    output:
+        **item_outputs("WD-F1"),
+    params:
+        item="WD-F1",
+        scale=SCALE.name,
+    log:
+        log("items/WD-F1"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig1.py"
 
-    rule:
-        name:
-            _name
-        input:
-            neurons=_files["neurons"],
-            samples=_files["samples"],
-            summary=_files["summary"],
-        output:
-            **item_outputs(_item),
-        params:
-            item=_item,
-            scale=SCALE.name,
-        log:
-            log(f"items/{_item}"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/wd_fig1.py"
+rule wd_fig_a8_analysis:
+    """WD-FA8: WD-F1 on the GELU model."""
+    input:
+        neurons=GELU_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+    output:
+        **item_outputs("WD-FA8"),
+    params:
+        item="WD-FA8",
+        scale=SCALE.name,
+    log:
+        log("items/WD-FA8"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/wd_fig1.py"
 
 rule wd_fig6_analysis:
     """WD-F6: one high-WD neuron of the GELU (and the gated) model at K = 1..16 experts: distributions, WD to dense, RI."""
     input:
-        **{k: v for k, v in dis_files(DIS_GELU, DIS_LAYER).items() if k != "clusters"},
-        **dis_gated_inputs("neurons", "samples", "summary"),
+        neurons=GELU_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_samples": GATED_DETAIL["samples"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F6"),
     params:
@@ -141,10 +156,11 @@ rule wd_fig6_analysis:
 rule wd_fig5_analysis:
     """WD-F5: expanding the sparsified WD rows recovers perplexity (a); weighted WD and MD fall (b, c)."""
     input:
-        partial=f"{R}/partial/{S['partial']['model']}/wd.json",
-        neurons=dis_files(DIS_GELU, DIS_LAYER)["neurons"],
-        summary=dis_files(DIS_GELU, DIS_LAYER)["summary"],
-        **dis_gated_inputs("neurons", "summary"),
+        partial=f"{R}/partial/{S['partial']['model']}/wd.json",  # partial_sparsify (rules/partial.smk)
+        neurons=GELU_DETAIL["neurons"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F5"),
     params:

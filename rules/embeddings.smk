@@ -5,27 +5,25 @@
 # SAEs on digits / MNIST (NE-T2, NE-T3, NE-F5):
 #   ne_sae_data -> ne_sae_seed (one job per seed) -> ne_sae_tables, ne_sae_figure
 
-NE = S["neuron_embeddings"]
-SAE = S["sae"]
-NE_MODEL = SCALE.role("gpt2")
 NE_DIR = f"{R}/neuron_embeddings"
 SAE_DIR = f"{R}/sae"
-NE_N_LAYERS = NE_MODEL.n_layers
+NE_N_LAYERS = GPT2_MODEL.n_layers
 NE_LAYERS = neuron_embedding_layers(SCALE)  # checked by check_scale (rules/common.smk)
-# the example windows come from a split's token windows, or (paper) from OpenWebText documents
-NE_SPLIT_WINDOWS = f"{R}/tokens/{NE_MODEL.name}/{NE['text']['split']}.npy" if NE["text"]["source"] == "split" else []
+# the example windows come from a split's token windows (token_windows or dense_pass_<model>), or (paper) from
+# OpenWebText documents
+NE_SPLIT_WINDOWS = f"{R}/tokens/{GPT2_MODEL.name}/{NE['text']['split']}.npy" if NE["text"]["source"] == "split" else []
 
 
 rule ne_example_windows:
     """Example windows for feature clusters: the scale's split windows, or OpenWebText documents (paper)."""
     input:
         split_windows=NE_SPLIT_WINDOWS,
-        checkpoints=f"{R}/models/{NE_MODEL.name}",
+        checkpoints=f"{R}/models/{GPT2_MODEL.name}",
     output:
         windows=f"{NE_DIR}/windows.npy",
         info=f"{NE_DIR}/windows.json",
     params:
-        model=asdict(NE_MODEL),
+        model=asdict(GPT2_MODEL),
         text=NE["text"],
         dataset=DATASET,  # the scale's text, which the split windows are cut from
         examples=NE["examples"],
@@ -42,13 +40,13 @@ rule ne_example_windows:
 rule ne_clusters:
     """Examples, neuron embeddings and HAC feature clusters of every neuron of one layer."""
     input:
-        checkpoints=f"{R}/models/{NE_MODEL.name}",
+        checkpoints=f"{R}/models/{GPT2_MODEL.name}",
         windows=rules.ne_example_windows.output.windows,
     output:
         table=f"{NE_DIR}/L{{layer}}.csv",
         details=f"{NE_DIR}/L{{layer}}.json",
     params:
-        model=asdict(NE_MODEL),
+        model=asdict(GPT2_MODEL),
         settings=NE,
         device=DEVICE,
     threads: S["threads"]
@@ -67,7 +65,7 @@ rule ne_clusters:
 rule ne_cluster_table:
     """NE-T1: intra- and inter-cluster distance, neuron vs pre-MLP embeddings, over all analysed neurons."""
     input:
-        tables=expand(f"{NE_DIR}/L{{layer}}.csv", layer=NE_LAYERS),
+        tables=expand(f"{NE_DIR}/L{{layer}}.csv", layer=NE_LAYERS),  # ne_clusters
         info=rules.ne_example_windows.output.info,
     output:
         table=f"{R}/tables/NE-T1.csv",
@@ -88,7 +86,7 @@ rule ne_cluster_table:
 rule ne_cluster_figures:
     """NE-F2 (most clusters, middle layer), NE-F3 (rarest secondary behaviour), NE-F4 (2-D projections)."""
     input:
-        tables=expand(f"{NE_DIR}/L{{layer}}.csv", layer=NE_LAYERS),
+        tables=expand(f"{NE_DIR}/L{{layer}}.csv", layer=NE_LAYERS),  # ne_clusters
         details=expand(f"{NE_DIR}/L{{layer}}.json", layer=NE_LAYERS),
         info=rules.ne_example_windows.output.info,
     output:
@@ -160,7 +158,7 @@ rule ne_sae_seed:
 rule ne_sae_tables:
     """NE-T2 (MSE, L1, L0, accuracy loss) and NE-T3 (embedding distances, size, dead %): mean ± SEM over seeds."""
     input:
-        metrics=expand(f"{SAE_DIR}/seed{{seed}}.json", seed=SAE["seeds"]),
+        metrics=expand(f"{SAE_DIR}/seed{{seed}}.json", seed=SAE["seeds"]),  # ne_sae_seed
     output:
         t2=f"{R}/tables/NE-T2.csv",
         t2_md=f"{R}/tables/NE-T2.md",
@@ -181,7 +179,7 @@ rule ne_sae_tables:
 rule ne_sae_figure:
     """NE-F5: one NE-loss SAE neuron (first seed): activation map, importance map, logit effects, examples."""
     input:
-        metrics=f"{SAE_DIR}/seed{SAE['seeds'][0]}.json",
+        metrics=f"{SAE_DIR}/seed{SAE['seeds'][0]}.json",  # ne_sae_seed
         arrays=f"{SAE_DIR}/seed{SAE['seeds'][0]}.npz",
     output:
         png=f"{R}/figures/NE-F5.png",

@@ -5,7 +5,7 @@ rule perplexity:
     """Per-window NLL and perplexity of one model revision on one split."""
     input:
         checkpoints=model_dir,
-        windows=f"{R}/tokens/{{model}}/{{split}}.npy",
+        windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows or dense_pass_<model>
     output:
         nll=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
         summary=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.json",
@@ -30,7 +30,8 @@ rule perplexity:
 rule zoo_table:
     """Every model: family, size, perplexity on the evaluation split, and (zoo) the unigram baseline."""
     input:
-        models=[f"{R}/models/{m}" for m in MODELS],
+        models=[f"{R}/models/{m}" for m in MODELS],  # train_model or fetch_model
+        # perplexity or (jobs.capture: per_model) dense_pass_<model>
         summaries=[f"{R}/perplexity/{m}/{spec.revision}/{S['evaluation']['split']}.json" for m, spec in MODELS.items()],
     output:
         table=f"{R}/tables/zoo.csv",

@@ -1,5 +1,8 @@
 # One target rule per paper item (items.yaml) and the manifest of all 31 items.
 
+# The target rules, named by each item's `target` in items.yaml (wd_fig1, wd_fig2, ..., nc_fig4, ..., ne_fig5):
+# a built item's target asks for its files, which the rule named by its `rule` writes; any other item's fails
+# with its reason.
 for _id, _item in ITEMS.items():
     _status = item_status(_id)
     if _status == "built":

@@ -7,9 +7,9 @@ if TRAINED:
     rule train_model:
         """Train one zoo model, saving checkpoints on a Pythia-like schedule (step0, 1, 2, 4, ..., then regular)."""
         input:
-            train=f"{R}/data/text/train.txt",
-            validation=f"{R}/data/text/validation.txt",
-            tokenizer=f"{R}/data/tokenizer",
+            train=rules.make_text.output.train,
+            validation=rules.make_text.output.validation,
+            tokenizer=f"{R}/data/tokenizer",  # train_tokenizer (rules/data.smk)
         output:
             out=directory(f"{R}/models/{{model}}"),
         wildcard_constraints:

@@ -7,8 +7,6 @@
 # `gated` role, its gate projection beside them (panels g-i, rows of the table, claims by_model); the clamp
 # acts on each model's activation matrix (gate before SiLU for a gated FFN, else up).
 
-NEG = S["negative"]
-
 NEG_PERCENTS = sorted({float(p) for p in NEG["percents"]} | {float(NEG["percent"])})
 
 NEG_JOBS = [[p] for p in NEG_PERCENTS] if S["jobs"]["negative"] == "per_percent" else [NEG_PERCENTS]
@@ -17,10 +15,9 @@ rule clamp_ablation:
     """NC-F4e: per-window NLL unclamped and, per percent, top-p% WD clamped and random-neuron clamps per seed."""
     input:
         checkpoints=model_dir,
-        windows=f"{R}/tokens/{{model}}/{{split}}.npy",
-        baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",
-        stats=lambda wc: [stats_file(wc.model, wc.revision, l, MODELS[wc.model].activation_matrix)
-                          for l in range(MODELS[wc.model].n_layers)],
+        windows=f"{R}/tokens/{{model}}/{{split}}.npy",  # token_windows or dense_pass_<model>
+        baseline=f"{R}/perplexity/{{model}}/{{revision}}/{{split}}.csv",  # perplexity or dense_pass_<model>
+        stats=lambda wc: clamp_stats(wc.model, wc.revision),  # requested at parse time below
     output:
         nll=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.csv",
         summary=f"{R}/negative/{{model}}/{{revision}}/{{split}}/clamp.p{{percents}}.json",
@@ -46,29 +43,34 @@ rule clamp_ablation:
     script:
         "../scripts/clamp_ablation.py"
 
-_NC_RELU, _NC_GELU, _NC_GATED = SCALE.role("relu"), SCALE.role("gelu"), SCALE.gated()
 _NC_LAYER = NEG["layer"]
 _NC_EVAL = S["evaluation"]["split"]
 _NC_HEADLINE = float(NEG["percent"])  # the gated model's clamp: headline percent only (a 135M model at real:
 # 1 + random_seeds forward passes of the evaluation windows instead of 1 + 4 x (1 + random_seeds))
 
-_NC_RECORDS = {role: {**model_record(role), "family": SCALE.role(role).family, "n_layers": SCALE.role(role).n_layers}
-               for role in ("relu", "gelu") + (("gated",) if _NC_GATED else ())}
+# The statistics clamp_ablation reads (above, through wildcards) for each model NC-F4 clamps, requested here at
+# parse time (rules/activations.smk: with jobs.capture: per_model the dense pass writes only what is requested).
+for _spec in (GELU_MODEL, GATED_MODEL):
+    if _spec:
+        clamp_stats(_spec.name, _spec.revision)
+
+_NC_RECORDS = {role: {**model_record(role), "family": spec.family, "n_layers": spec.n_layers}
+               for role, spec in (("relu", RELU_MODEL), ("gelu", GELU_MODEL), ("gated", GATED_MODEL)) if spec}
 
 rule nc_fig4_analysis:
     """NC-F4: ReLU vs GELU Wasserstein neuron pre/post-activation histograms (a-d); clamp ablation (e) and sweep."""
     input:
-        relu_stats=stats_file(_NC_RELU.name, _NC_RELU.revision, _NC_LAYER),
-        relu_outputs=capture_file(_NC_RELU.name, _NC_RELU.revision, _NC_LAYER),
-        gelu_stats=stats_file(_NC_GELU.name, _NC_GELU.revision, _NC_LAYER),
-        gelu_outputs=capture_file(_NC_GELU.name, _NC_GELU.revision, _NC_LAYER),
-        clamp=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p) for p in NEG_JOBS],
-        summaries=[clamp_file(_NC_GELU.name, _NC_GELU.revision, _NC_EVAL, p, "json") for p in NEG_JOBS],
-        **({"gated_stats": stats_file(_NC_GATED.name, _NC_GATED.revision, _NC_LAYER, "gate"),
-            "gated_outputs": capture_file(_NC_GATED.name, _NC_GATED.revision, _NC_LAYER, "gate"),
-            "gated_clamp": [clamp_file(_NC_GATED.name, _NC_GATED.revision, _NC_EVAL, [_NC_HEADLINE])],
-            "gated_summaries": [clamp_file(_NC_GATED.name, _NC_GATED.revision, _NC_EVAL, [_NC_HEADLINE], "json")]}
-           if _NC_GATED else {}),
+        relu_stats=stats_file(RELU_MODEL.name, RELU_MODEL.revision, _NC_LAYER),
+        relu_outputs=capture_file(RELU_MODEL.name, RELU_MODEL.revision, _NC_LAYER),
+        gelu_stats=stats_file(GELU_MODEL.name, GELU_MODEL.revision, _NC_LAYER),
+        gelu_outputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, _NC_LAYER),
+        clamp=[clamp_file(GELU_MODEL.name, GELU_MODEL.revision, _NC_EVAL, p) for p in NEG_JOBS],
+        summaries=[clamp_file(GELU_MODEL.name, GELU_MODEL.revision, _NC_EVAL, p, "json") for p in NEG_JOBS],
+        **({"gated_stats": stats_file(GATED_MODEL.name, GATED_MODEL.revision, _NC_LAYER, "gate"),
+            "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, _NC_LAYER, "gate"),
+            "gated_clamp": [clamp_file(GATED_MODEL.name, GATED_MODEL.revision, _NC_EVAL, [_NC_HEADLINE])],
+            "gated_summaries": [clamp_file(GATED_MODEL.name, GATED_MODEL.revision, _NC_EVAL, [_NC_HEADLINE], "json")]}
+           if GATED_MODEL else {}),
     output:
         **item_outputs("NC-F4"),
     params:

@@ -10,8 +10,6 @@
 # every FFN weight, 11 GB for Llama-3-8B in fp16, deleted once its downstream job is done) and the
 # lm-evaluation-harness scores <selection>.downstream.json (selection "dense" too).
 
-PT = S["partial"]
-
 from entangle.neurons.selection import selection_names
 
 PT_MODEL = PT["model"]
@@ -21,7 +19,7 @@ PT_K = S["disentangle"]["num_clusters"] if PT["expand"] else None
 PT_DOWNSTREAM = PT["downstream"]
 PT_DIR = f"{R}/partial/{PT_MODEL}"
 
-PT_RUNS = {n: f"{PT_DIR}/{n}.json" for n in PT_NAMES}  # summary JSON per selection
+PT_RUNS = {n: f"{PT_DIR}/{n}.json" for n in PT_NAMES}  # summary JSON per selection (rule partial_sparsify)
 # with downstream evaluation: the headline-sparsity sparse FFN state per selection
 PT_STATES = {n: f"{PT_DIR}/{n}.{PT_HEADLINE}.pt" if PT_DOWNSTREAM else None for n in PT_NAMES}
 
@@ -50,9 +48,9 @@ PT_PARAMS = dict(
 PT_DENSE_RUN = sp_run(PT_MODEL, "dense")
 PT_INPUT = dict(
     checkpoints=f"{R}/models/{PT_MODEL}",
-    calibration=f"{R}/sparsify/{PT_MODEL}/calibration.npy",
-    windows=f"{R}/tokens/{PT_MODEL}/{SP_EVAL_SPLIT}.npy",
-    **({"dense_nll": nll_path(PT_DENSE_RUN)} if PT_DENSE_RUN in SP_TABLE_RUNS else {}),
+    calibration=f"{R}/sparsify/{PT_MODEL}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+    windows=f"{R}/tokens/{PT_MODEL}/{SP_EVAL_SPLIT}.npy",  # token_windows or dense_pass_<model>
+    **({"dense_nll": nll_path(PT_DENSE_RUN)} if PT_DENSE_RUN in SP_RUNS.table else {}),
 )
 
 if S["jobs"]["partial"] == "per_selection":

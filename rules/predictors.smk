@@ -2,14 +2,16 @@
 # Built from the disentangle_layer jobs (rules/disentangle.smk). WD-F7, F8 and FA4b also read the gated model's
 # files (`gated_*` inputs, role `gated`), written as that model's rows and `by_model` claims; WD-FA9 reads the GELU model's.
 
-PRED_DETAIL = dis_files(DIS_GELU, DIS_LAYER)  # the detail layer: K sweep, sparsity sweep, GMM components
+DIS_F8_LAYERS = disentangle_layers(SCALE)  # WD-F8: the GELU model's layers
+DIS_GATED_LAYERS = gated_layers(SCALE)  # WD-F8: the layers the gated model's job already runs
 
 rule wd_fig7_analysis:
     """WD-F7: per-neuron RI against WD, output mean, output variance and GMM component count (OLS, R^2)."""
     input:
-        neurons=PRED_DETAIL["neurons"],
-        summary=PRED_DETAIL["summary"],
-        **dis_gated_inputs("neurons", "summary"),
+        neurons=GELU_DETAIL["neurons"],
+        summary=GELU_DETAIL["summary"],
+        **({"gated_neurons": GATED_DETAIL["neurons"],
+            "gated_summary": GATED_DETAIL["summary"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F7"),
     params:
@@ -25,8 +27,8 @@ rule wd_fig8_analysis:
     """WD-F8 (b, c): per cluster of every DIS_F8_LAYERS layer: PCA components vs expert RMSE and improvement;
     the gated model's clusters (DIS_GATED_LAYERS) beside them."""
     input:
-        clusters=[dis_files(DIS_GELU, l)["clusters"] for l in DIS_F8_LAYERS],
-        gated_clusters=[dis_files(DIS_GATED, l)["clusters"] for l in DIS_GATED_LAYERS],
+        clusters=[dis_files(GELU_MODEL.name, l)["clusters"] for l in DIS_F8_LAYERS],
+        gated_clusters=[dis_files(GATED_MODEL.name, l)["clusters"] for l in DIS_GATED_LAYERS],
     output:
         **item_outputs("WD-F8"),
     params:
@@ -45,9 +47,9 @@ rule wd_fig8_analysis:
 rule wd_fig_a9_analysis:
     """WD-FA9: the chosen neuron's standardized SparseGPT output over the sparsity sweep, and its WD to N(0,1)."""
     input:
-        samples=PRED_DETAIL["samples"],
-        summary=PRED_DETAIL["summary"],
-        neurons=PRED_DETAIL["neurons"],
+        samples=GELU_DETAIL["samples"],
+        summary=GELU_DETAIL["summary"],
+        neurons=GELU_DETAIL["neurons"],
     output:
         **item_outputs("WD-FA9"),
     params:
@@ -63,8 +65,8 @@ rule wd_fig_a9_analysis:
 rule wd_fig_a4b_analysis:
     """WD-FA4 panel b: per-row sparsity SparseGPT gives the Wasserstein-neuron rows vs the layer, over the sweep."""
     input:
-        neurons=PRED_DETAIL["neurons"],
-        **dis_gated_inputs("neurons"),
+        neurons=GELU_DETAIL["neurons"],
+        **({"gated_neurons": GATED_DETAIL["neurons"]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-FA4b", registered_as="WD-FA4"),
     params:

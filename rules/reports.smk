@@ -33,8 +33,8 @@ rule report_notebook:
     input:
         notebook_inputs,
         notebook="notebooks/{notebook}.ipynb",
-        claims=f"{R}/claims.csv",
-        manifest=f"{R}/manifest.tsv",
+        claims=rules.judge_claims.output.table,
+        manifest=rules.manifest.output.manifest,
     output:
         executed=f"{R}/reports/{{notebook}}.ipynb",
         html=f"{R}/reports/{{notebook}}.html",
@@ -65,7 +65,7 @@ rule scales:
     After this scale's index report, so that the page links every scale's index that exists."""
     input:
         claims=claims_files(Path(R).parent, current=f"{R}/claims.csv"),
-        index=f"{R}/reports/index.html",
+        index=f"{R}/reports/index.html",  # report_notebook
     output:
         table=f"{Path(R).parent}/scales.csv",
         markdown=f"{Path(R).parent}/scales.md",

@@ -6,25 +6,17 @@
 # reloads the dense model for each run, so the results do not depend on the grouping. Files: results/<scale>/sparsify/<model>/<run>/<sparsity>.json
 # with run = dense | magnitude | wanda | sparsegpt | se<K> and sparsity = 0.5 | 2-4 (N:M) | 0 (dense).
 
-SP = S["sparsify"]
-
-from entangle.evaluation.contrasts import nll_path  # a run's per-window NLL (claims 19-21: paired over windows)
-
-SP_RUNS = sparsify_runs(R, SP, SCALE.name)  # settings checked by check_scale (rules/common.smk)
-SP_SPARSITIES, SP_UNSTRUCTURED = SP_RUNS.sparsities, SP_RUNS.unstructured
+SP_SPARSITIES = SP_RUNS.sparsities
 SP_K = SP["expansion"]["num_clusters"]
 SP_EXPERTS = SP["experts"]
 SP_EXPERTS_SPARSITY = canonical_sparsity(SP_EXPERTS["sparsity"], "experts.sparsity", SCALE.name)
-SP_FLOP = SP["flop_matched"]
-SP_EVAL_SPLIT = SP["evaluation"]["split"]
-sp_run = partial(sparsify_run_file, R)  # sp_run(model, method, sparsity="0", k=None): a run's summary JSON
 _sp_settings = partial(sparsify_run_settings, SP, S["seed"], S["prune_ties"])  # _sp_settings(run, sparsity)
 
 rule sparsify_calibration:
     """Random calibration windows of the model's context from the calibration split (seeded)."""
     input:
         checkpoints=model_dir,
-        text=f"{R}/data/text/{SP['calibration']['split']}.txt",
+        text=rules.make_text.output[SP["calibration"]["split"]],
     output:
         calibration=f"{R}/sparsify/{{model}}/calibration.npy",
     params:
@@ -53,8 +45,8 @@ if S["jobs"]["sparsify"] == "per_setting":
         """Sparsify one model's FFN linears (one method, sparsity, K) block by block; test perplexity."""
         input:
             checkpoints=model_dir,
-            calibration=f"{R}/sparsify/{{model}}/calibration.npy",
-            windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",
+            calibration=f"{R}/sparsify/{{model}}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+            windows=f"{R}/tokens/{{model}}/{SP_EVAL_SPLIT}.npy",  # token_windows or dense_pass_<model>
         output:
             summary=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.json",
             nll=f"{R}/sparsify/{{model}}/{{run}}/{{sparsity}}.nll.csv",
@@ -88,6 +80,8 @@ if S["jobs"]["sparsify"] == "per_setting":
 
 else:  # per_method: one job per (model, run) over its sparsities; per_model: one job per model over all its runs
 
+    # One rule per job, with - and . as _: sparsify_<model> (per_model: sparsify_llama), or sparsify_<model>_<run>
+    # (per_method: sparsify_llama_wanda, sparsify_llama_se16).
     for _name, (_model, _runs) in SP_RUNS.jobs(S["jobs"]["sparsify"]).items():
         _files = lambda ext, m=_model, rs=_runs: [f"{R}/sparsify/{m}/{r}/{sp}{ext}" for r, sp in rs]
 
@@ -96,8 +90,8 @@ else:  # per_method: one job per (model, run) over its sparsities; per_model: on
                 f"sparsify_{_name}".replace("-", "_").replace(".", "_")
             input:
                 checkpoints=f"{R}/models/{_model}",
-                calibration=f"{R}/sparsify/{_model}/calibration.npy",
-                windows=f"{R}/tokens/{_model}/{SP_EVAL_SPLIT}.npy",
+                calibration=f"{R}/sparsify/{_model}/calibration.npy",  # sparsify_calibration or dense_pass_<model>
+                windows=f"{R}/tokens/{_model}/{SP_EVAL_SPLIT}.npy",  # token_windows or dense_pass_<model>
             output:
                 summary=_files(".json"),
                 nll=_files(".nll.csv"),

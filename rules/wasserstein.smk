@@ -1,12 +1,11 @@
 # Wasserstein neurons: mapping difficulty, and the items built from the per-neuron statistics (WD, moments,
 # weights; rules/activations.smk): WD-F2, WD-FA1, WD-FA2, WD-FA4 panel a, NC-F1, NC-F7, NC-F8.
 
-W = S["wasserstein"]
-
 
 rule mapping_difficulty:
     """MD per neuron over `pairs` seeded token pairs (CATALOG M3), and the pairs with their input distances."""
     input:
+        # capture or dense_pass_<model> (rules/activations.smk)
         inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
         outputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.out.npy",
     output:
@@ -27,27 +26,28 @@ rule mapping_difficulty:
         "../scripts/mapping_difficulty.py"
 
 
-GATED = SCALE.gated()  # the gated-FFN model analysed beside the GELU model (its gate projection), or None
-
-GELU = SCALE.role("gelu").name
-LAYER = W["layer"]
-
 rule wd_fig2_analysis:
     """WD-F2: output distribution and IO relationship of a random and a Wasserstein neuron; WD vs MD."""
     input:
-        stats=stats_file(GELU, MODELS[GELU].revision, LAYER),
-        mapping=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"]),
-        pairs=mapping_file(GELU, MODELS[GELU].revision, LAYER, pairs=W["md_pairs"], kind="npz"),
-        inputs=capture_file(GELU, MODELS[GELU].revision, LAYER, end="in"),
-        outputs=capture_file(GELU, MODELS[GELU].revision, LAYER),
-        **({f"gated_{k}": v for k, v in item_matrix_files(GATED, LAYER, "gate", W["md_pairs"]).items()}
-           if GATED else {}),
+        stats=stats_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+        mapping=mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER, pairs=W["md_pairs"]),
+        pairs=mapping_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER, pairs=W["md_pairs"], kind="npz"),
+        inputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER, end="in"),
+        outputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+        **({"gated_stats": stats_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate"),
+            "gated_mapping": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate",
+                                          pairs=W["md_pairs"]),
+            "gated_pairs": mapping_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate",
+                                        pairs=W["md_pairs"], kind="npz"),
+            "gated_inputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate", end="in"),
+            "gated_outputs": capture_file(GATED_MODEL.name, GATED_MODEL.revision, ANALYSIS_LAYER, "gate")}
+           if GATED_MODEL else {}),
     output:
         **item_outputs("WD-F2"),
     params:
         record=model_record("gelu"),
-        gated_record=model_record("gated") if GATED else None,
-        layer=LAYER,
+        gated_record=model_record("gated") if GATED_MODEL else None,
+        layer=ANALYSIS_LAYER,
         scale=SCALE.name,
     log:
         log("items/WD-F2"),
@@ -56,7 +56,8 @@ rule wd_fig2_analysis:
     script:
         "../scripts/wd_fig2.py"
 
-LAYER_MODELS = list(dict.fromkeys([SCALE.role(r).name for r in W["layer_roles"]] + ([GATED.name] if GATED else [])))
+LAYER_MODELS = list(dict.fromkeys([SCALE.role(r).name for r in W["layer_roles"]]
+                                  + ([GATED_MODEL.name] if GATED_MODEL else [])))
 
 rule wd_fig_a1_analysis:
     """WD-FA1: WD distribution of every FFN linear (claim 1: up, gate, down), each layer's top-WD vs median
@@ -80,42 +81,59 @@ rule wd_fig_a1_analysis:
     script:
         "../scripts/wd_fig_a1.py"
 
-for _item, _role in (("NC-F7", "gelu"), ("NC-F8", "relu")):
-    _m = SCALE.role(_role).name
+rule nc_f7_analysis:
+    """NC-F7: the GELU model's top-k Wasserstein neurons of the analysis layer; how many have multimodal
+    negative halves."""
+    input:
+        stats=stats_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+        outputs=capture_file(GELU_MODEL.name, GELU_MODEL.revision, ANALYSIS_LAYER),
+    output:
+        **item_outputs("NC-F7"),
+    params:
+        item="NC-F7",
+        record=model_record("gelu"),
+        layer=ANALYSIS_LAYER,
+        top=W["gallery"],
+        scale=SCALE.name,
+    log:
+        log("items/NC-F7"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_gallery.py"
 
-    rule:
-        name:
-            f"{_item.lower().replace('-', '_')}_analysis"
-        input:
-            stats=stats_file(_m, MODELS[_m].revision, LAYER),
-            outputs=capture_file(_m, MODELS[_m].revision, LAYER),
-        output:
-            **item_outputs(_item),
-        params:
-            item=_item,
-            record=model_record(_role),
-            layer=LAYER,
-            top=W["gallery"],
-            scale=SCALE.name,
-        log:
-            log(f"items/{_item}"),
-        conda:
-            "../envs/analysis.yaml"
-        script:
-            "../scripts/nc_gallery.py"
+rule nc_f8_analysis:
+    """NC-F8: the same for the ReLU model."""
+    input:
+        stats=stats_file(RELU_MODEL.name, RELU_MODEL.revision, ANALYSIS_LAYER),
+        outputs=capture_file(RELU_MODEL.name, RELU_MODEL.revision, ANALYSIS_LAYER),
+    output:
+        **item_outputs("NC-F8"),
+    params:
+        item="NC-F8",
+        record=model_record("relu"),
+        layer=ANALYSIS_LAYER,
+        top=W["gallery"],
+        scale=SCALE.name,
+    log:
+        log("items/NC-F8"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/nc_gallery.py"
 
 rule wd_fig_a4a_analysis:
     """WD-FA4 panel a: overlap of top-WD and top mean-|w| neurons, every layer of the GELU model."""
     input:
-        stats=[stats_file(GELU, MODELS[GELU].revision, l) for l in range(MODELS[GELU].n_layers)],
-        **({"gated_stats": [stats_file(GATED.name, GATED.revision, l, "gate") for l in range(GATED.n_layers)]}
-           if GATED else {}),
+        stats=[stats_file(GELU_MODEL.name, GELU_MODEL.revision, l) for l in range(GELU_MODEL.n_layers)],
+        **({"gated_stats": [stats_file(GATED_MODEL.name, GATED_MODEL.revision, l, "gate")
+                            for l in range(GATED_MODEL.n_layers)]} if GATED_MODEL else {}),
     output:
         **item_outputs("WD-FA4a", registered_as="WD-FA4"),
     params:
         record=model_record("gelu"),
-        gated_record=model_record("gated") if GATED else None,
-        layer=LAYER,
+        gated_record=model_record("gated") if GATED_MODEL else None,
+        layer=ANALYSIS_LAYER,
         percent=W["overlap_percent"],
         scale=SCALE.name,
     log:
@@ -128,14 +146,14 @@ rule wd_fig_a4a_analysis:
 rule wd_fig_a2_analysis:
     """WD-FA2: row-update norms and WD of the final top-WD neurons across training checkpoints."""
     input:
-        stats=[stats_file(GELU, r, LAYER) for r in SCALE.dynamics_revisions()],
-        weights=[capture_file(GELU, r, LAYER, end="weight") for r in SCALE.dynamics_revisions()],
+        stats=[stats_file(GELU_MODEL.name, r, ANALYSIS_LAYER) for r in SCALE.dynamics_revisions()],
+        weights=[capture_file(GELU_MODEL.name, r, ANALYSIS_LAYER, end="weight") for r in SCALE.dynamics_revisions()],
     output:
         **item_outputs("WD-FA2"),
     params:
         revisions=SCALE.dynamics_revisions(),
         record=model_record("gelu"),
-        layer=LAYER,
+        layer=ANALYSIS_LAYER,
         dynamics=W["dynamics"],
         tokens_per_step=S["training"]["batch_size"] * S["context"] if TRAINED else 2097152,
         scale=SCALE.name,
@@ -146,19 +164,18 @@ rule wd_fig_a2_analysis:
     script:
         "../scripts/wd_fig_a2.py"
 
-SIZES = S["roles"]["sizes"]
-
 rule nc_fig1_analysis:
     """NC-F1: WD distributions across model sizes (and checkpoints); top-10 WN weight changes per interval."""
     input:
-        stats=[stats_file(m, r, LAYER) for m in SIZES for r in SCALE.interval_revisions(m)],
-        weights=[capture_file(m, r, LAYER, end="weight") for m in SIZES for r in SCALE.interval_revisions(m)],
+        stats=[stats_file(m, r, ANALYSIS_LAYER) for m in SIZE_MODELS for r in SCALE.interval_revisions(m)],
+        weights=[capture_file(m, r, ANALYSIS_LAYER, end="weight")
+                 for m in SIZE_MODELS for r in SCALE.interval_revisions(m)],
     output:
         **item_outputs("NC-F1"),
     params:
         models=[{"name": m, "revisions": SCALE.interval_revisions(m),
-                 "parameters": MODELS[m].size or MODELS[m].hub_id} for m in SIZES],
-        layer=LAYER,
+                 "parameters": MODELS[m].size or MODELS[m].hub_id} for m in SIZE_MODELS],
+        layer=ANALYSIS_LAYER,
         top=W["dynamics"]["top"],
         scale=SCALE.name,
     log:
