@@ -29,7 +29,7 @@ for _id, _item in ITEMS.items():
 
 
 rule manifest:
-    """results/<scale>/manifest.tsv: every item of ITEMS.tsv with status, target, files and rule."""
+    """results/<scale>/manifest.tsv: every item of items.yaml with status, target, files and rule."""
     input:
         built_item_files(),
         registry="items.yaml",

@@ -84,6 +84,6 @@ rule nc_fig4_analysis:
     log:
         log("items/NC-F4"),
     conda:
-        "../envs/torch.yaml"  # entangle.negative's clamp hook imports torch (this script never calls it)
+        "../envs/analysis.yaml"
     script:
         "../scripts/nc_fig4.py"

@@ -3,7 +3,7 @@
 
 
 rule mapping_difficulty:
-    """MD per neuron over `pairs` seeded token pairs (CATALOG M3), and the pairs with their input distances."""
+    """MD per neuron over `pairs` seeded token pairs (WD paper §2, mapping difficulty), and the pairs with their input distances."""
     input:
         # capture or dense_pass_<model> (rules/activations.smk)
         inputs=f"{R}/activations/{{model}}/{{revision}}/{{split}}/L{{layer}}.{{matrix}}.in.npy",
