@@ -43,13 +43,15 @@ STAGES = ("download", "convert", "forward", "ppl", "capture", "sparsegpt", "se16
 
 
 def _windows(tok, text_dir: Path, split: str, n: int, length: int):
-    from entangle.data.text import eval_windows, read_split, tokenize
+    from entangle.data.text import read_split
+    from entangle.data.windows import eval_windows, tokenize
 
     return eval_windows(tokenize(tok, read_split(text_dir, split)), length, n)
 
 
 def _calibration(tok, text_dir: Path, n: int, length: int):
-    from entangle.data.text import calibration_windows, read_split, tokenize
+    from entangle.data.text import read_split
+    from entangle.data.windows import calibration_windows, tokenize
 
     return calibration_windows(tokenize(tok, read_split(text_dir, "train")), n, length, seed=0)
 
@@ -132,7 +134,8 @@ def _ppl(model, tok, text_dir: Path, args) -> dict:
 
     import torch
 
-    from entangle.data.text import eval_windows, read_split, tokenize
+    from entangle.data.text import read_split
+    from entangle.data.windows import eval_windows, tokenize
     from entangle.evaluation.perplexity import window_nll
     from entangle.models.load import load_model
 

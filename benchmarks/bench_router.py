@@ -71,7 +71,7 @@ def pca(x: torch.Tensor, n_components: int) -> torch.Tensor:
 def zoo_inputs(results: Path, model: str, n_tokens: int) -> torch.Tensor | None:
     """FFN down-projection inputs [n_tokens, d_ff] of layer 1 of a trained smoke model, or None if absent."""
     from entangle.capture import matrix_inputs
-    from entangle.data.text import eval_windows, tokenize
+    from entangle.data.windows import eval_windows, tokenize
     from entangle.models.load import load_model, local_revisions
 
     directory, text = results / "models" / model, results / "data" / "text" / "train.txt"

@@ -17,7 +17,7 @@ import torch
 from _runner import as_list, run
 
 from entangle.capture import capture_matrices, check_free_space
-from entangle.data.text import split_calibration, split_windows
+from entangle.data.windows import split_calibration, split_windows
 from entangle.data.tokenizer import vocabulary as token_strings
 from entangle.device import resolve_device
 from entangle.evaluation.perplexity import write_perplexity

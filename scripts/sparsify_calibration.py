@@ -9,7 +9,7 @@ import logging
 import numpy as np
 from _runner import run
 
-from entangle.data.text import split_calibration
+from entangle.data.windows import split_calibration
 from entangle.io import save_array
 from entangle.models.load import load_tokenizer
 

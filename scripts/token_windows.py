@@ -5,7 +5,7 @@ import logging
 import numpy as np
 from _runner import as_list, run
 
-from entangle.data.text import split_windows
+from entangle.data.windows import split_windows
 from entangle.io import save_array
 from entangle.models.load import load_tokenizer
 

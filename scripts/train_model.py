@@ -6,7 +6,8 @@ import torch
 from _runner import run
 from transformers import AutoTokenizer
 
-from entangle.data.text import eval_windows, read_split, tokenize
+from entangle.data.text import read_split
+from entangle.data.windows import eval_windows, tokenize
 from entangle.evaluation.perplexity import window_nll
 from entangle.evaluation.ppl import perplexity
 from entangle.io import atomic_path, write_json

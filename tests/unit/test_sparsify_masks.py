@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from entangle.sparsify.masks import Sparsity, nm_mask, threshold_mask
+from entangle.sparsify.masks import nm_mask, threshold_mask
+from entangle.sparsify.sparsity import Sparsity
 
 
 @pytest.mark.parametrize(

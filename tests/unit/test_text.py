@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from entangle.data.text import DataError, calibration_windows, eval_windows, fetch_hf_splits, read_split
+from entangle.data.text import DataError, fetch_hf_splits, read_split
+from entangle.data.windows import calibration_windows, eval_windows
 from entangle.data.tokenizer import train_bpe
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from entangle.config import scale_settings
-from entangle.sparsify.masks import Sparsity
+from entangle.sparsify.sparsity import Sparsity
 from tests.workflow.conftest import REPO, snakemake
 
 pytestmark = pytest.mark.workflow

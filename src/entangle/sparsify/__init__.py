@@ -1,27 +1,32 @@
 """One-shot pruners of single linear layers (magnitude, Wanda, SparseGPT) and Sparse Expansion.
 
 Weights are in nn.Linear layout [d_out, d_in]; masks are True where a weight is pruned.
+
+The names below load their module on first use, so `entangle.sparsify.sparsity` and the reporting modules
+(`report`, `plots`) import without torch.
 """
 
-from .expansion import ExpandedLinear, sparse_expand
-from .clustering import kmeans
-from .magnitude import magnitude_mask, magnitude_prune
-from .masks import Sparsity
-from .router import Router, fit_pca
-from .sparsegpt import SparseGPT
-from .wanda import WandaStats, wanda_mask, wanda_prune
+from importlib import import_module
 
-__all__ = [
-    "ExpandedLinear",
-    "Router",
-    "SparseGPT",
-    "Sparsity",
-    "WandaStats",
-    "fit_pca",
-    "kmeans",
-    "magnitude_mask",
-    "magnitude_prune",
-    "sparse_expand",
-    "wanda_mask",
-    "wanda_prune",
-]
+_HOMES = {
+    "ExpandedLinear": "expansion",
+    "Router": "router",
+    "SparseGPT": "sparsegpt",
+    "Sparsity": "sparsity",
+    "WandaStats": "wanda",
+    "fit_pca": "router",
+    "kmeans": "clustering",
+    "magnitude_mask": "magnitude",
+    "magnitude_prune": "magnitude",
+    "sparse_expand": "expansion",
+    "wanda_mask": "wanda",
+    "wanda_prune": "wanda",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

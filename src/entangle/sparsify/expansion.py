@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .masks import Sparsity
+from .sparsity import Sparsity
 from .router import Router
 from .sparsegpt import SparseGPT
 

@@ -30,7 +30,7 @@ from entangle.io import read_json
 from entangle.neurons.selection import parse_selection
 from entangle.workflow.sparsify import BASELINES
 
-from .masks import Sparsity
+from .sparsity import Sparsity
 
 METHOD_LABELS = {"dense": "dense", "magnitude": "magnitude", "wanda": "Wanda", "sparsegpt": "SparseGPT",
                  "sparse_expansion": "SE"}

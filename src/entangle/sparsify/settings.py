@@ -10,7 +10,8 @@ from torch import Tensor, nn
 from entangle.models.arch import arch_of, blocks
 
 from .ffn import ffn_groups, get_weight
-from .masks import TIES, Sparsity
+from .masks import TIES
+from .sparsity import Sparsity
 
 METHODS = ("dense", "magnitude", "wanda", "sparsegpt", "sparse_expansion")
 

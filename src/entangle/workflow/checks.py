@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from entangle.config import ConfigError, Scale
+from entangle.sparsify.sparsity import Sparsity
 
 
 def check_scale(scale: Scale) -> None:
@@ -19,7 +20,6 @@ def check_scale(scale: Scale) -> None:
 
 
 def check_sparsify(scale: Scale) -> None:
-    from entangle.sparsify.masks import Sparsity
     from entangle.workflow.sparsify import canonical_sparsity
 
     sp, models, where = scale.settings["sparsify"], scale.models, f"scales.{scale.name}.sparsify"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from entangle.config import ConfigError
+from entangle.sparsify.sparsity import Sparsity
 
 BASELINES = ("magnitude", "wanda", "sparsegpt")
 JOBS = ("per_setting", "per_method", "per_model")
@@ -17,8 +18,6 @@ JOBS = ("per_setting", "per_method", "per_model")
 
 def canonical_sparsity(value, where: str, scale: str) -> str:
     """Canonical sparsity text ('0.5', '2:4'), or a ConfigError naming the config key."""
-    from entangle.sparsify.masks import Sparsity  # imports torch: only where a sparsify block exists
-
     try:
         return str(Sparsity.parse(value.strip() if isinstance(value, str) else value))
     except ValueError as err:
