@@ -29,8 +29,9 @@ figures: install
 smoke: install
 	$(BIN)/snakemake --cores $(CORES) figures --config scale=smoke
 
+# two workers: the smoke-run tests on one, the paper rehearsal on the other, the rest beside them (tests/conftest.py)
 test: install
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -n 2 --dist loadgroup --no-loadscope-reorder --durations=20
 
 benchmark: install
 	$(BIN)/python benchmarks/bench_workflow.py

@@ -29,6 +29,21 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+# `make test` runs two pytest-xdist workers with --dist loadgroup: the tests that share the session's smoke run
+# (this checkout's results/smoke) are one group, the paper rehearsal another, each on one worker. Both groups are
+# collected first, so the two long runs start at once, one per worker, and the rest fills in beside them.
+FIRST_GROUPS = ("rehearsal", "smoke")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        mark = item.get_closest_marker("xdist_group")
+        group = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
+        return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS)
+
+    items.sort(key=rank)  # stable: collection order within each rank
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return train_bpe(TEXT, vocab_size=300)

@@ -10,7 +10,7 @@ import yaml
 from entangle.config import scale_settings
 from tests.workflow.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 
 ITEM = yaml.safe_load((REPO / "items.yaml").read_text())["items"]["NC-F4"]
 RAW = yaml.safe_load((REPO / "config.yaml").read_text())

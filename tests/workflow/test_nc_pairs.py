@@ -9,7 +9,7 @@ import yaml
 
 from tests.workflow.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 NC = ("NC-F2", "NC-F3", "NC-F5", "NC-F6")

@@ -8,7 +8,7 @@ import yaml
 
 from tests.workflow.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 NE = [i for i, item in ITEMS.items() if item["paper"] == "NE" and i != "NE-F1"]

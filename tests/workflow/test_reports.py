@@ -16,7 +16,7 @@ from entangle.report.summary import SUMMARY_ROWS
 from tests.report_fixture import ITEMS, Page, make_results
 from tests.workflow.conftest import REPO
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 PAPERS = ("WD", "NC", "NE")
 CLAIMS = yaml.safe_load((REPO / "claims.yaml").read_text())["claims"]

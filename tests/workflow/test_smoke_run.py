@@ -6,7 +6,7 @@ import yaml
 
 from tests.workflow.conftest import REPO
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 
 

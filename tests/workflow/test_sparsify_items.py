@@ -10,7 +10,7 @@ from entangle.config import scale_settings
 from entangle.sparsify.sparsity import Sparsity
 from tests.workflow.conftest import REPO, snakemake
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 
 ITEMS = yaml.safe_load((REPO / "items.yaml").read_text())["items"]
 SETTINGS = scale_settings(yaml.safe_load((REPO / "config.yaml").read_text()), "smoke")
