@@ -160,24 +160,23 @@ def capture_shapes(jobs: list[dict], costs: list, model) -> list[tuple]:
             w = j["wildcards"]
             groups[(w["model"], w["revision"], w["split"])].append(i)
     fine = [costs[i] for idx in groups.values() for i in idx]
-    overhead = sum(c.terms.get("load", 0) + c.terms.get("overhead", 0) for c in fine)
-    per_revision, biggest_disk, one_matrix = [], {}, 0.0
+    grouped, outputs_gb, one_matrix_gb = [], [], 0.0
     for (name, revision, split), idx in groups.items():
-        layers = [int(jobs[i]["wildcards"]["layer"]) for i in idx if jobs[i]["rule"] == "capture"]
-        c = model.job("capture", {"model": name, "revision": revision, "split": split, "layer": str(max(layers)),
-                                  "matrix": "up"})
+        captured = [jobs[i]["wildcards"] for i in idx if jobs[i]["rule"] == "capture"]
+        deepest = str(max(int(w["layer"]) for w in captured))
+        grouped.append(model.job("capture", {"model": name, "revision": revision, "split": split, "layer": deepest,
+                                             "matrix": "up"}))
         arch, tokens = model.models[name].arch, model.window_tokens(name, split, model.s["capture"]["max_windows"])
-        widths = [arch.d_model if jobs[i]["wildcards"]["matrix"] == "down" else arch.d_ff
-                  for i in idx if jobs[i]["rule"] == "capture"]  # each captured output is [T, d_out] float32
-        per_revision.append(c.gpu_s)
-        one_matrix = max(one_matrix, tokens * max(widths) * 4 / GB)
-        biggest_disk[(name, revision)] = tokens * sum(widths) * 4 / GB
-    one_overhead = sum(model.job("capture", {"model": n, "revision": r, "split": s, "layer": "0", "matrix": "up"})
-                       .terms["load"] + model.a.job_overhead_s for n, r, s in groups)
-    return [("per_layer (paper)", len(fine), f"{sum(c.gpu_s for c in fine) / 3600:,.1f}",
-             f"{overhead / 3600:,.1f}", f"{max(c.gpu_s for c in fine) / 3600:.2f}", f"{one_matrix:,.0f}"),
-            ("per (model, revision)", len(groups), f"{sum(per_revision) / 3600:,.1f}", f"{one_overhead / 3600:,.1f}",
-             f"{max(per_revision) / 3600:.2f}", f"{max(biggest_disk.values()):,.0f}")]
+        widths = [arch.d_model if w["matrix"] == "down" else arch.d_ff for w in captured]  # outputs [T, d_out] fp32
+        one_matrix_gb = max(one_matrix_gb, tokens * max(widths) * 4 / GB)
+        outputs_gb.append(tokens * sum(widths) * 4 / GB)
+
+    def row(shape: str, shape_costs: list, largest_gb: float) -> tuple:
+        start_up = sum(c.terms.get("load", 0) + c.terms.get("overhead", 0) for c in shape_costs)
+        return (shape, len(shape_costs), f"{sum(c.gpu_s for c in shape_costs) / 3600:,.1f}", f"{start_up / 3600:,.1f}",
+                f"{max(c.gpu_s for c in shape_costs) / 3600:.2f}", f"{largest_gb:,.0f}")
+
+    return [row("per_layer (paper)", fine, one_matrix_gb), row("per (model, revision)", grouped, max(outputs_gb))]
 
 
 def table(rows: list[tuple], header: tuple) -> str:
