@@ -169,6 +169,6 @@ rule wd_fig5_analysis:
     log:
         log("items/WD-F5"),
     conda:
-        "../envs/torch.yaml"  # entangle.sparsify.report (per-window NLL of the partial runs) imports torch
+        "../envs/analysis.yaml"
     script:
         "../scripts/wd_fig5.py"

@@ -161,6 +161,6 @@ rule wd_fig3_analysis:
     log:
         log("items/WD-F3"),
     conda:
-        "../envs/torch.yaml"  # entangle.sparsify.report imports torch
+        "../envs/analysis.yaml"
     script:
         "../scripts/wd_fig3.py"

@@ -16,7 +16,7 @@ from entangle.claims import write_claim_values
 from entangle.io import read_json, save_figure, write_table
 from entangle.neurons.selection import parse_selection
 from entangle.plotting.style import SELECTION_COLORS, caption, figure
-from entangle.sparsify.report import (
+from entangle.sparsify.partial_report import (
     downstream_lowest_values,
     downstream_scores,
     load_partial_runs,

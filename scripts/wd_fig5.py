@@ -24,7 +24,7 @@ from entangle.disentangle.records import context
 from entangle.evaluation.contrasts import recovered_fraction, window_contrast
 from entangle.io import save_figure, write_table
 from entangle.plotting.style import PALETTE, caption, figure
-from entangle.sparsify.report import run_window_nll
+from entangle.sparsify.partial_report import run_window_nll
 
 
 def _weighted_panels(axes, table: pd.DataFrame, info: dict, letters: tuple[str, str]) -> dict:

@@ -24,7 +24,7 @@ from entangle.sparsify.partial import (
     select_rows,
     weight_magnitude,
 )
-from entangle.sparsify.report import (
+from entangle.sparsify.partial_report import (
     downstream_lowest_values,
     downstream_scores,
     load_partial_runs,
