@@ -96,7 +96,7 @@ def measure() -> dict[str, float]:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from entangle.cost import sparsegpt_flops
+    from entangle.flops import sparsegpt_flops
     from entangle.disentangle.measures import gmm_components
     from entangle.metrics.wasserstein import wasserstein_to_gaussian
     from entangle.sparsify import SparseGPT

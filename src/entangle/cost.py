@@ -1,5 +1,6 @@
 """What the paper scale costs: GPU time, CPU time and peak GPU memory of each job of the paper DAG, from an
-explicit model of the work (benchmarks/paper_cost.py prints it per item and for `figures`).
+explicit model of the work (benchmarks/paper_cost.py prints it per item and for `figures`; the FLOP counts of
+the building blocks: entangle.flops).
 
 Work, from each model's real architecture (entangle.models.paper_archs) and the paper config's token counts:
 - forward pass: 2 FLOPs per weight per token (blocks and output head) + causal attention, 2 n_layers context
@@ -19,13 +20,13 @@ Every number that is not derived is an `Assumptions` field, printed with the tab
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from entangle.flops import (dtype_bytes, ffn_input_groups, ffn_linears, forward_flops_per_token, hessian_flops,
+                            kmeans_flops, pca_flops, sparsegpt_flops)
 from entangle.models.paper_archs import PaperArch, paper_arch
-from entangle.sparsify.clustering import kmeans
 from entangle.sparsify.partial import WD_TOKENS
 
 GB = 1e9
@@ -36,9 +37,6 @@ TOKENS_PER_WORD = {"gpt_neox_bpe": 1.17, "gpt2_bpe": 1.17, "llama_sentencepiece"
 # lm-evaluation-harness defaults per task: examples, prompt tokens (few-shot included), generated tokens
 DOWNSTREAM_TASKS = {"gsm8k": (1319, 900, 256), "bbh": (6511, 1000, 256), "squadv2": (11873, 250, 32),
                     "triviaqa": (17944, 60, 32), "mmlu": (14042, 600, 1)}
-_KMEANS = inspect.signature(kmeans).parameters
-KMEANS_SAMPLE, KMEANS_REFINE = _KMEANS["sample_size"].default, _KMEANS["n_refine"].default
-KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS = _KMEANS["swap_rounds"].default, _KMEANS["swap_trials"].default
 
 
 @dataclass(frozen=True)
@@ -94,56 +92,6 @@ class JobCost:
     @property
     def gpu_s(self) -> float:
         return sum(self.terms.values()) if self.gpu else 0.0
-
-
-def dtype_bytes(dtype: str) -> int:
-    return 4 if dtype == "float32" else 2
-
-
-# --- work of the building blocks (FLOPs, bytes) -------------------------------------------------------------
-
-def forward_flops_per_token(arch: PaperArch, context: int, layers: int | None = None, head: bool = True) -> float:
-    """FLOPs per token of a forward pass through `layers` blocks (all by default) and the output head."""
-    n = arch.n_layers if layers is None else layers
-    per_block = 2 * arch.block_params + 2 * context * arch.d_model  # weights + causal attention (QK^T, AV)
-    return n * per_block + (2 * arch.vocab_size * arch.d_model if head else 0)
-
-
-def hessian_flops(d_in: int, tokens: float) -> float:
-    return 2.0 * d_in * d_in * tokens
-
-
-def sparsegpt_flops(d_out: int, d_in: int) -> float:
-    """Cholesky inverse of the damped Hessian and the lazy-batch OBS updates of all d_out rows."""
-    return (4 / 3) * d_in**3 + 2.0 * d_out * d_in**2
-
-
-def kmeans_flops(points: float, dim: int, k: int, n_init: int, iterations: int) -> float:
-    """entangle.sparsify.clustering.kmeans, an upper bound: restarts on a coreset of at most KMEANS_SAMPLE
-    points, the best KMEANS_REFINE refined on all, then every swap round (pricing K + trials swaps over all
-    points, settling KMEANS_REFINE proposals on the coreset and one on all points) at `iterations` Lloyd steps.
-    """
-    sample = min(points, KMEANS_SAMPLE)
-    lloyd = 3.0 * k * dim * iterations  # per point and Lloyd run
-    refine = KMEANS_REFINE * points if points > KMEANS_SAMPLE else 0
-    settle = KMEANS_REFINE * sample + (points if points > KMEANS_SAMPLE else 0)
-    swaps = KMEANS_SWAP_ROUNDS * (3.0 * dim * points * (k + KMEANS_SWAP_TRIALS) + lloyd * settle)
-    return lloyd * (n_init * sample + refine) + swaps
-
-
-def pca_flops(d_in: int, tokens: float) -> float:
-    return 2.0 * d_in * d_in * tokens + d_in**3
-
-
-def ffn_linears(arch: PaperArch) -> list[tuple[int, int]]:
-    """(d_out, d_in) of each FFN linear of one block."""
-    up = [(arch.d_ff, arch.d_model)] * (arch.ffn_matrices - 1)
-    return up + [(arch.d_model, arch.d_ff)]
-
-
-def ffn_input_groups(arch: PaperArch) -> list[int]:
-    """d_in of each group of FFN linears sharing one input (Llama's gate and up: one)."""
-    return [arch.d_model, arch.d_ff]
 
 
 # --- the paper config -----------------------------------------------------------------------------------------

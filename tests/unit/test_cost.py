@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from entangle.config import load_scale
-from entangle.cost import (GROUPED_RULES, KMEANS_REFINE, KMEANS_SAMPLE, KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS,
-                           RULE_COSTS, Assumptions, CostError, CostModel, forward_flops_per_token, kmeans_flops,
-                           sparsegpt_flops, with_measurements)
+from entangle.cost import GROUPED_RULES, RULE_COSTS, Assumptions, CostError, CostModel, with_measurements
+from entangle.flops import (KMEANS_REFINE, KMEANS_SAMPLE, KMEANS_SWAP_ROUNDS, KMEANS_SWAP_TRIALS,
+                            forward_flops_per_token, kmeans_flops, sparsegpt_flops)
 from entangle.models.paper_archs import PAPER_ARCHS, paper_arch
 
 REPO = Path(__file__).resolve().parents[2]
