@@ -27,15 +27,13 @@ import pandas as pd
 import pytest
 
 from tests.fixtures import paper_hub
+from tests.workflow.conftest import PER_LAYER_CAPTURE_RULES
 from tests.workflow.tempcopy import copy_repo, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("rehearsal")]  # one worker, one rehearsal
 
 OVERLAY = "tests/fixtures/paper_rehearsal.yaml"
 RULE = re.compile(r"^(?:local)?rule (\w+):$", re.M)
-# the paper's per-layer capture rules, which the overlay replaces by one dense pass per model; they run at smoke in
-# tests/workflow/test_determinism.py (test_per_layer_jobs_write_what_the_dense_pass_wrote)
-PER_LAYER_CAPTURE = {"token_windows", "capture", "neuron_stats", "perplexity", "sparsify_calibration", "nc_vocabulary"}
 # one thread per job (snakemake's --max-threads 1 sets torch's; these cap the BLAS and tokenizer pools)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TOKENIZERS_PARALLELISM": "false"}
@@ -75,8 +73,8 @@ def test_every_rule_of_the_paper_dag_runs_on_the_stand_ins(hf_home, rehearsal):
     paper_dag = rules_run(snakemake(repo, "-n", "--forceall", "figures", "--config", "scale=paper").stdout)
     ran = rules_run(out)
     jobs = int(re.search(r"^total\s+(\d+)$", out, re.M).group(1))
-    assert PER_LAYER_CAPTURE <= paper_dag
-    missing = paper_dag - PER_LAYER_CAPTURE - ran
+    assert PER_LAYER_CAPTURE_RULES <= paper_dag
+    missing = paper_dag - PER_LAYER_CAPTURE_RULES - ran
     assert missing == set(), f"rules of the paper DAG that did not run: {sorted(missing)}"
     assert any(rule.startswith("dense_pass_") for rule in ran)
     assert f"{jobs} of {jobs} steps (100%) done" in out
