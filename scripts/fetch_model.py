@@ -15,7 +15,7 @@ from pathlib import Path
 from _runner import run
 
 from entangle.io import atomic_path, write_json
-from entangle.models.load import ModelLoadError, hub_hint
+from entangle.models.sources import ModelLoadError, hub_hint
 
 METADATA = ["*.json", "*.model", "*.txt"]   # config, tokenizer (tokenizer.json / tokenizer.model / merges.txt)
 WEIGHTS = (["*.safetensors"], ["pytorch_model*.bin"])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from entangle.io import atomic_path, write_json
 from entangle.models.arch import ARCHS
-from entangle.models.load import ModelLoadError
+from entangle.models.sources import ModelLoadError
 
 log = logging.getLogger(__name__)
 
