@@ -11,10 +11,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-# The rules `jobs.capture: per_layer` runs where `per_model` runs one dense pass per model (rules/activations.smk):
-# the paper rehearsal captures per model, and test_determinism runs these at smoke against the dense pass's files.
-PER_LAYER_CAPTURE_RULES = {"token_windows", "capture", "neuron_stats", "perplexity", "sparsify_calibration",
-                           "nc_vocabulary"}
+# The rules the paper's fine job granularity runs where the smaller scales run one job per model
+# (config.yaml `jobs`: capture per_layer, sparsify per_setting, disentangle per_layer): the paper rehearsal runs
+# per model, and test_determinism runs these at smoke, where their files must equal the per-model jobs' files.
+FINE_GRAINED_RULES = {"token_windows", "capture", "neuron_stats", "perplexity", "sparsify_calibration",
+                      "nc_vocabulary", "sparsify_prune", "disentangle_layer"}
 
 
 def snakemake(*args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:

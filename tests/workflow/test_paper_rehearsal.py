@@ -3,12 +3,12 @@
 tests/fixtures/paper_hub.py builds a Hugging Face hub cache holding every paper model id at every revision
 config.yaml lists (random weights, real architecture traits, shrunk) and `datasets` caches of WikiText-2 raw,
 OpenWebText and MNIST; `figures --config scale=paper` then runs with tests/fixtures/paper_rehearsal.yaml, which
-shrinks token counts, lists and depths and captures each model in one dense-pass job, in a copy of the
-repository. Every rule of the paper DAG must run to completion through the paper code paths (the per-layer
-capture rules run at smoke, in tests/workflow/test_determinism.py) (hub ids and stepN revisions resolved offline, fp16, layer-wise
-evaluation, one job per sparsification setting and per partial selection, the downstream benchmarks through
-a stand-in harness). The overlay keeps each list as short as the schema allows, so the run is close to one job
-per rule and per model (the zoo table evaluates all 13). The refusals are then checked on single jobs of the
+shrinks token counts, lists and depths and runs one job per model where the paper runs one per layer, setting or
+selection, in a copy of the repository. Every rule of the paper DAG must run to completion through the paper code
+paths (hub ids and stepN revisions resolved offline, fp16, layer-wise evaluation, one clamp job per percent, the
+downstream benchmarks through a stand-in harness); the rules of the paper's finer jobs run at smoke instead, in
+tests/workflow/test_determinism.py, against the per-model jobs' files. The overlay keeps each list as short as the
+schema allows, so the run is close to one job per rule and per model (the zoo table evaluates all 13). The refusals are then checked on single jobs of the
 same run, against a copy of the caches that lacks a revision and dataset splits: a revision missing from the
 cache, dataset caches missing a split, and a GPU required where torch sees none.
 
@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from tests.fixtures import paper_hub
-from tests.workflow.conftest import PER_LAYER_CAPTURE_RULES
+from tests.workflow.conftest import FINE_GRAINED_RULES
 from tests.workflow.tempcopy import copy_repo, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("rehearsal")]  # one worker, one rehearsal
@@ -73,8 +73,8 @@ def test_every_rule_of_the_paper_dag_runs_on_the_stand_ins(hf_home, rehearsal):
     paper_dag = rules_run(snakemake(repo, "-n", "--forceall", "figures", "--config", "scale=paper").stdout)
     ran = rules_run(out)
     jobs = int(re.search(r"^total\s+(\d+)$", out, re.M).group(1))
-    assert PER_LAYER_CAPTURE_RULES <= paper_dag
-    missing = paper_dag - PER_LAYER_CAPTURE_RULES - ran
+    assert FINE_GRAINED_RULES <= paper_dag
+    missing = paper_dag - FINE_GRAINED_RULES - ran
     assert missing == set(), f"rules of the paper DAG that did not run: {sorted(missing)}"
     assert any(rule.startswith("dense_pass_") for rule in ran)
     assert f"{jobs} of {jobs} steps (100%) done" in out
@@ -84,7 +84,7 @@ def test_every_rule_of_the_paper_dag_runs_on_the_stand_ins(hf_home, rehearsal):
     card = json.loads((results / "models" / "pythia-1.4b" / "card.json").read_text())
     assert card["hub_id"] == "EleutherAI/pythia-1.4b-deduped" and "step512" in card["snapshots"]
     assert all(str(hf_home / "hub") in path for path in card["snapshots"].values())
-    # the paper code paths: fp16, layer-wise evaluation, one job per setting, a GPU asked for and not found
+    # the paper code paths: fp16, layer-wise evaluation, a GPU asked for and not found
     summary = json.loads((results / "sparsify" / "llama-2-7b" / "se16" / "0.7.json").read_text())
     assert (summary["dtype"], summary["evaluate"], summary["device"]) == ("float16", "layerwise", "cpu")
     assert "running on CPU" in out and "asks for a GPU (device 'cuda'" in out
