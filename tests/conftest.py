@@ -29,10 +29,12 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-# `make test` runs two pytest-xdist workers with --dist loadgroup: the tests that share the session's smoke run
-# (this checkout's results/smoke) are one group, the paper rehearsal another, each on one worker. Both groups are
-# collected first, so the two long runs start at once, one per worker, and the rest fills in beside them.
-FIRST_GROUPS = ("rehearsal", "smoke")
+# `make test` runs two pytest-xdist workers with --dist loadgroup; a group's tests run on one worker. The long
+# groups are collected first, in this order, so the two workers start the rehearsal and the session's smoke run
+# (tests/workflow/conftest.py `smoke_results`) at once; the SLURM chain and the job-shape test, which compare with
+# the smoke run, follow the rehearsal on the worker that ran it (the smoke run is done by then; a worker that asks
+# for it earlier waits for it), and the rest fills in beside them.
+FIRST_GROUPS = ("rehearsal", "smoke", "slurm", "shapes")
 
 
 def pytest_collection_modifyitems(items):

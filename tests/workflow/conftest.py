@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -30,6 +31,20 @@ def snakemake(*args: str, check: bool = True, timeout: int = 1800) -> subprocess
 
 @pytest.fixture(scope="session")
 def smoke_results() -> Path:
-    """Run `all` (figures, claims, reports) at smoke scale once per session, reusing up-to-date outputs."""
-    snakemake("--cores", "2", "all", "--config", "scale=smoke")
-    return REPO / "results" / "smoke"
+    """Run `all` (figures, claims, reports) at smoke scale once per test run, reusing up-to-date outputs.
+
+    Tests on several pytest-xdist workers may ask for it: the first runs it while the others wait on a lock file,
+    then find it done for this run (a marker holding xdist's run id) and start no Snakemake of their own, which
+    would contend for the checkout's lock with the tests running there."""
+    results = REPO / "results"
+    results.mkdir(exist_ok=True)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same on every worker of one pytest run
+    done = results / ".smoke-run.done"
+    with open(results / ".smoke-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (run_id and done.is_file() and done.read_text() == run_id):
+            done.unlink(missing_ok=True)
+            snakemake("--cores", "2", "all", "--config", "scale=smoke")
+            if run_id:
+                done.write_text(run_id)
+    return results / "smoke"

@@ -186,6 +186,7 @@ SHAPE_FILES = ["tokens/neox-m/test.npy", "tokens/neox-m/validation.npy", "tokens
 PAPER_JOBS = "scales:\n  smoke:\n    jobs: {capture: per_layer, sparsify: per_setting, disentangle: per_layer, partial: per_selection}\n"
 
 
+@pytest.mark.xdist_group("shapes")  # its own copy: free to run beside the reruns, on the other worker
 def test_paper_job_granularity_writes_what_the_per_model_jobs_wrote(tmp_path_factory, reference):
     repo = finished_copy(tmp_path_factory.mktemp("shapes") / "repo", reference)
     results = repo / "results" / "smoke"

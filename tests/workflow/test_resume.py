@@ -24,7 +24,7 @@ import pytest
 
 from tests.workflow.tempcopy import copy_repo, kill_run, snakemake, start_snakemake, wait_for
 
-pytestmark = pytest.mark.workflow
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("resume")]  # both tests in one copy, one worker
 
 COMMAND = ("--cores", "2", "nc_fig7", "--config", "scale=smoke")
 MODEL = "neox-m"  # the GELU role model NC-F7 uses

@@ -36,7 +36,7 @@ import yaml
 from tests.workflow.conftest import REPO
 from tests.workflow.tempcopy import copy_repo, differing_files, snakemake
 
-pytestmark = [pytest.mark.workflow, pytest.mark.slurm, pytest.mark.xdist_group("smoke")]  # its reference: the smoke run
+pytestmark = [pytest.mark.workflow, pytest.mark.slurm, pytest.mark.xdist_group("slurm")]  # one cluster, one worker
 
 UP, DOWN = REPO / "ci" / "slurm_up.sh", REPO / "ci" / "slurm_down.sh"
 CHAIN_RULES = {"make_text", "train_tokenizer", "train_model", "dense_pass_neox_m", "nc_f7_analysis"}
