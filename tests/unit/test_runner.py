@@ -34,3 +34,36 @@ def test_a_required_argument_the_rule_lacks_is_an_error():
         pass
     with pytest.raises(TypeError, match="no input/output/param/wildcard named 'c'"):
         _from_snakemake(needs, _sm())
+
+
+SCRIPT = '''
+import logging, sys
+sys.path.insert(0, {scripts!r})
+from _runner import run
+
+def main(out: str, fail: bool = False) -> None:
+    logging.info("working")
+    print("to the console")
+    if fail:
+        raise ValueError("bad input")
+    with open(out, "w") as f:
+        f.write("x" * 100_000)
+
+if __name__ == "__main__":
+    run(main)
+'''
+
+
+def test_a_script_exits_at_once_with_its_output_and_log_whole(tmp_path):
+    import subprocess
+
+    script = tmp_path / "job.py"
+    script.write_text(SCRIPT.format(scripts=str(Path(__file__).resolve().parents[2] / "scripts")))
+    out = tmp_path / "out.txt"
+    ok = subprocess.run([sys.executable, str(script), "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert out.read_text() == "x" * 100_000
+    assert "to the console" in ok.stdout and "working" in ok.stderr and "entangle-timing" in ok.stderr
+    failed = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "no.txt"), "--fail", "true"],
+                            capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and "ERROR (job.py): ValueError: bad input" in failed.stderr
