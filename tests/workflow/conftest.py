@@ -48,3 +48,11 @@ def smoke_results() -> Path:
             if run_id:
                 done.write_text(run_id)
     return results / "smoke"
+
+
+@pytest.fixture(scope="session")
+def reference(request) -> Path:
+    """results/smoke of a complete smoke run to compare with: ENTANGLE_SMOKE_REFERENCE if set (a checkout's
+    results/smoke, whose .snakemake/metadata is used if present), else the session's (`smoke_results`)."""
+    given = os.environ.get("ENTANGLE_SMOKE_REFERENCE")
+    return Path(given) if given else request.getfixturevalue("smoke_results")

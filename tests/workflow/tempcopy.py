@@ -2,7 +2,7 @@
 
 A copy holds the git-tracked files plus the working-tree versions of new, non-ignored files
 (`git ls-files -co --exclude-standard`), never results/ or .snakemake/, so tests never collide
-with runs in the checkout itself.
+with runs in the checkout itself; a finished copy also holds a smoke run's results and Snakemake metadata.
 """
 
 from __future__ import annotations
@@ -95,3 +95,29 @@ def differing_files(a: Path, b: Path, pattern: str) -> tuple[list[str], list[str
         elif not filecmp.cmp(f, other, shallow=False):
             differ.append(str(rel))
     return differ, missing
+
+
+def finished_copy(dest: Path, reference: Path) -> Path:
+    """A copy of the repository holding the reference run's results (and the cross-scale page beside them) and
+    Snakemake metadata."""
+    repo = copy_repo(dest)
+    shutil.copytree(reference, repo / "results" / "smoke", symlinks=True, copy_function=shutil.copy2)
+    for page in reference.parent.glob("scales.*"):  # rule scales writes results/scales.{csv,md,html}
+        shutil.copy2(page, repo / "results" / page.name)
+    for claims in reference.parent.glob("*/claims.csv"):  # ... from every scale's claims table present
+        if claims.parent != reference:
+            (repo / "results" / claims.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(claims, repo / "results" / claims.parent.name / "claims.csv")
+    metadata = reference.parents[1] / ".snakemake" / "metadata"
+    if metadata.is_dir():
+        shutil.copytree(metadata, repo / ".snakemake" / "metadata", copy_function=shutil.copy2)
+    return repo
+
+
+def without_timings(value):
+    """A JSON value without the entries that measure time (`seconds`, `train_seconds`, `seconds_eval`, ...)."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value

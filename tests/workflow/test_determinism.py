@@ -1,9 +1,8 @@
 """Same config, same bytes; one changed config value reruns only what depends on it.
 
-The reference is the session's smoke run (tests/workflow/conftest.py `smoke_results`; or
-ENTANGLE_SMOKE_REFERENCE, a results/smoke directory whose checkout's .snakemake/metadata is used if present).
-A temporary copy of the repository gets a copy of it (modification times and Snakemake's metadata kept, so
-the copy is a finished run), then:
+The reference is the session's smoke run (tests/workflow/conftest.py `reference`). A temporary copy of the
+repository gets a copy of it (tests/workflow/tempcopy.py `finished_copy`: modification times and Snakemake's
+metadata kept, so the copy is a finished run), then:
 
 - reruns: the outputs of one job of every computing kind are deleted and only those files are asked for,
   so exactly those jobs run again on the reference's inputs: text, tokenizer, training (the smallest zoo
@@ -14,13 +13,6 @@ the copy is a finished run), then:
   is deterministic given its inputs, a run from scratch is too; this costs a fraction of a second full run. No tolerance is needed on CPU: seeds are fixed in
   config, torch runs with a fixed thread count per job (scales.smoke.threads; the SAE seeds with 1 thread),
   data order is seeded, and tables are written with a fixed float format (entangle.io.write_table, "%.6g").
-- the job shapes: in another finished copy, files written by per-model jobs (what one model's dense pass wrote,
-  two of a model's sparsification runs, one partial-sparsification selection, one layer's disentanglement)
-  are deleted and rebuilt with the paper's job granularity (`jobs`: capture per_layer, sparsify per_setting,
-  partial per_selection, disentangle per_layer; rules token_windows, capture, neuron_stats, perplexity,
-  sparsify_calibration, nc_vocabulary, sparsify_prune, partial_sparsify, disentangle_layer): every file must
-  equal the per-model job's byte for byte (JSON: but for timings), so results do not depend on how work is
-  split into jobs. This is also where those paper-scale rules run in the suite (the rehearsal runs per model).
 - dry runs on the untouched copy: unchanged config -> nothing to do; `scales.smoke.wasserstein.gallery`
   changed (an extra `--configfile` holding just that value) -> only the two gallery items (NC-F7, NC-F8)
   and the rules that gather results (claims, manifest, reports, the `figures` target) rerun, through the
@@ -38,8 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflow.conftest import FINE_GRAINED_RULES
-from tests.workflow.tempcopy import copy_repo, differing_files, snakemake
+from tests.workflow.tempcopy import differing_files, finished_copy, snakemake, without_timings
 
 pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("smoke")]  # share the session smoke run
 
@@ -70,29 +61,6 @@ RERUN = [
     ["claims.csv"],
 ]
 COMPARED = ("*.csv", "*.npy", "*.txt", "*.safetensors", "tokenizer.json", "checksum.json")
-
-
-@pytest.fixture(scope="module")
-def reference(request) -> Path:
-    given = os.environ.get("ENTANGLE_SMOKE_REFERENCE")
-    return Path(given) if given else request.getfixturevalue("smoke_results")
-
-
-def finished_copy(dest: Path, reference: Path) -> Path:
-    """A copy of the repository holding the reference run's results (and the cross-scale page beside them) and
-    Snakemake metadata."""
-    repo = copy_repo(dest)
-    shutil.copytree(reference, repo / "results" / "smoke", symlinks=True, copy_function=shutil.copy2)
-    for page in reference.parent.glob("scales.*"):  # rule scales writes results/scales.{csv,md,html}
-        shutil.copy2(page, repo / "results" / page.name)
-    for claims in reference.parent.glob("*/claims.csv"):  # ... from every scale's claims table present
-        if claims.parent != reference:
-            (repo / "results" / claims.parent.name).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(claims, repo / "results" / claims.parent.name / "claims.csv")
-    metadata = reference.parents[1] / ".snakemake" / "metadata"
-    if metadata.is_dir():
-        shutil.copytree(metadata, repo / ".snakemake" / "metadata", copy_function=shutil.copy2)
-    return repo
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +99,6 @@ def rerun(tmp_path_factory, reference) -> tuple[Path, list[str]]:
     return results, regenerated
 
 
-def without_timings(value):
-    """A JSON value without the entries that measure time (`seconds`, `train_seconds`, `seconds_eval`, ...)."""
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if "seconds" not in k}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
-
-
 def planned_jobs(output: str) -> dict[str, int]:
     """Rule -> job count from a dry run's `Job stats` table ({} when there is nothing to do)."""
     if "Job stats" not in output:
@@ -168,44 +127,6 @@ def test_rerun_jobs_reproduce_the_reference_byte_for_byte(rerun, reference):
         compared += sum(1 for p in ([path] if path.is_file() else path.rglob("*"))
                         if p.is_file() and any(p.match(pat) for pat in (*COMPARED, "*.json")))
     assert compared >= 40  # the regenerated files of every job kind above were compared
-
-
-# Files the per-model jobs wrote that the paper's finer jobs write one job each (relative to results/smoke): what
-# neox-m's dense pass wrote (token windows, layer 1's captures and statistics, the evaluation perplexity,
-# calibration windows, vocabulary), two of llama's sparsification runs (SparseGPT and Sparse Expansion with N:M),
-# one partial-sparsification selection (wd: with its Sparse Expansion) and one layer of neox-m's disentanglement.
-SHAPE_FILES = ["tokens/neox-m/test.npy", "tokens/neox-m/validation.npy", "tokens/neox-m/vocabulary.json",
-               "activations/neox-m/step60/test/L1.up.in.npy", "activations/neox-m/step60/test/L1.up.out.npy",
-               "activations/neox-m/step60/test/L1.up.weight.npy", "stats/neox-m/step60/test/L1.up.csv",
-               "perplexity/neox-m/step60/validation.csv", "perplexity/neox-m/step60/validation.json",
-               "sparsify/neox-m/calibration.npy",
-               "sparsify/llama/sparsegpt/0.9.json", "sparsify/llama/sparsegpt/0.9.nll.csv",
-               "sparsify/llama/se16/2-4.json", "sparsify/llama/se16/2-4.nll.csv",
-               "partial/llama/wd.json",
-               *(f"disentangle/neox-m/L0.up/{f}" for f in ("neurons.csv", "clusters.csv", "samples.npz", "summary.json"))]
-PAPER_JOBS = "scales:\n  smoke:\n    jobs: {capture: per_layer, sparsify: per_setting, disentangle: per_layer, partial: per_selection}\n"
-
-
-@pytest.mark.xdist_group("shapes")  # its own copy: free to run beside the reruns, on the other worker
-def test_paper_job_granularity_writes_what_the_per_model_jobs_wrote(tmp_path_factory, reference):
-    repo = finished_copy(tmp_path_factory.mktemp("shapes") / "repo", reference)
-    results = repo / "results" / "smoke"
-    for f in SHAPE_FILES:
-        (results / f).unlink()
-    overlay = repo / "paper_jobs.yaml"
-    overlay.write_text(PAPER_JOBS)
-    out = snakemake(repo, "--cores", "2", *(f"results/smoke/{f}" for f in SHAPE_FILES), "--rerun-triggers", "mtime",
-                    *SMOKE, "--configfile", str(overlay), timeout=900).stdout
-    ran = {m.group(1) for m in re.finditer(r"^(?:local)?rule (\w+):$", out, re.M)}
-    assert FINE_GRAINED_RULES <= ran, ran
-    assert re.search(r"^\s+wildcards: selection=wd$", out, re.M), "partial_sparsify did not run for one selection"
-    assert not any(r.startswith(("dense_pass", "sparsify_llama", "disentangle_neox")) for r in ran), ran
-    for f in SHAPE_FILES:
-        mine, theirs = results / f, reference / f
-        if f.endswith(".json"):
-            assert without_timings(json.loads(mine.read_text())) == without_timings(json.loads(theirs.read_text())), f
-        else:
-            assert mine.read_bytes() == theirs.read_bytes(), f"{f} differs between the fine and the per-model jobs"
 
 
 def test_finished_run_has_nothing_to_do(finished):

@@ -66,13 +66,6 @@ def cluster():
         subprocess.run(["bash", str(DOWN), str(run_dir)], timeout=120)
 
 
-@pytest.fixture(scope="module")
-def reference(request) -> Path:
-    """results/smoke of a complete local smoke run: the session's, or ENTANGLE_SMOKE_REFERENCE."""
-    given = os.environ.get("ENTANGLE_SMOKE_REFERENCE")
-    return Path(given) if given else request.getfixturevalue("smoke_results")
-
-
 def localhost_profile(dest: Path, cluster: dict) -> Path:
     """profiles/slurm with the settings only this one-node test cluster needs."""
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
