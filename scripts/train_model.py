@@ -11,6 +11,7 @@ from entangle.data.windows import eval_windows, tokenize
 from entangle.evaluation.perplexity import window_nll
 from entangle.evaluation.ppl import perplexity
 from entangle.io import atomic_path, write_json
+from entangle.models.load import save_tokenizer
 from entangle.models.schedule import checkpoint_steps, revision_name
 from entangle.models.train import train_lm, unigram_perplexity
 from entangle.models.zoo import build_config, build_model
@@ -30,7 +31,7 @@ def main(text_dir: str, tokenizer: str, model: dict, training: dict, seed: int, 
         def save(step, m):
             with atomic_path(tmp / revision_name(step), directory=True) as ckpt:
                 m.save_pretrained(ckpt)
-                tok.save_pretrained(ckpt)
+                save_tokenizer(tok, ckpt)
 
         log = train_lm(net, train_ids, steps=steps, batch_size=training["batch_size"], context=model["context"],
                        lr=training["lr"], warmup_steps=training["warmup_steps"],

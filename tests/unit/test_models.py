@@ -85,3 +85,21 @@ def test_tokenizer_loader_opens_local_revisions_and_names_missing_ones(tmp_path,
     assert load_tokenizer(str(tmp_path), "step3").get_vocab() == tokenizer.get_vocab()
     with pytest.raises(ModelLoadError, match="revision 'step5' does not exist locally"):
         load_tokenizer(str(tmp_path), "step5")
+
+
+def test_saved_tokenizer_does_not_record_how_it_was_loaded(tmp_path, tokenizer):
+    import json
+
+    from transformers import AutoTokenizer
+
+    from entangle.models.load import save_tokenizer
+
+    tokenizer.save_pretrained(tmp_path / "a")
+    offline = AutoTokenizer.from_pretrained(tmp_path / "a", local_files_only=True)  # as under HF_HUB_OFFLINE=1
+    online = AutoTokenizer.from_pretrained(tmp_path / "a")
+    save_tokenizer(offline, tmp_path / "offline")
+    save_tokenizer(online, tmp_path / "online")
+    config = json.loads((tmp_path / "offline" / "tokenizer_config.json").read_text())
+    assert "local_files_only" not in config
+    assert (tmp_path / "offline" / "tokenizer_config.json").read_bytes() == \
+        (tmp_path / "online" / "tokenizer_config.json").read_bytes()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from entangle.io import atomic_path, write_json
 from entangle.models.arch import ARCHS
+from entangle.models.load import save_tokenizer
 from entangle.models.sources import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def convert_gguf(gguf_path: str | Path, out: str | Path) -> tuple[int, str]:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    save_tokenizer(tokenizer, out)
     return sum(p.numel() for p in model.parameters()), model.config.model_type
 
 

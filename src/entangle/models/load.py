@@ -60,3 +60,11 @@ def load_model(source: str, revision: str | None = None, dtype: torch.dtype = to
                              ) from exc
     _family_check(model.config, source)
     return model.to(device).eval(), tokenizer
+
+
+def save_tokenizer(tokenizer, path) -> None:
+    """`tokenizer.save_pretrained(path)` without the loading machine's offline flag: with HF_HUB_OFFLINE set,
+    transformers records `local_files_only: true` in tokenizer_config.json, so the same checkpoint would differ
+    in its bytes between an offline and an online run."""
+    tokenizer.init_kwargs.pop("local_files_only", None)
+    tokenizer.save_pretrained(path)
