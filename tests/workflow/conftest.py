@@ -12,9 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-# The rules the paper's fine job granularity runs where the smaller scales run one job per model
-# (config.yaml `jobs`: capture per_layer, sparsify per_setting, disentangle per_layer): the paper rehearsal runs
-# per model, and test_determinism runs these at smoke, where their files must equal the per-model jobs' files.
+# The rules the paper's finer jobs run where the smaller scales run one job per model (config.yaml `jobs`: capture
+# per_layer, sparsify per_setting, disentangle per_layer; partial per_selection keeps its rule name): the paper
+# rehearsal runs per model, and test_job_shapes runs these at smoke, where their files must equal the per-model jobs'.
 FINE_GRAINED_RULES = {"token_windows", "capture", "neuron_stats", "perplexity", "sparsify_calibration",
                       "nc_vocabulary", "sparsify_prune", "disentangle_layer"}
 

@@ -35,8 +35,10 @@ SHAPE_FILES = ["tokens/neox-m/test.npy", "tokens/neox-m/validation.npy", "tokens
                "sparsify/llama/sparsegpt/0.9.json", "sparsify/llama/sparsegpt/0.9.nll.csv",
                "sparsify/llama/se16/2-4.json", "sparsify/llama/se16/2-4.nll.csv",
                "partial/llama/wd.json",
-               *(f"disentangle/neox-m/L0.up/{f}" for f in ("neurons.csv", "clusters.csv", "samples.npz", "summary.json"))]
-PAPER_JOBS = "scales:\n  smoke:\n    jobs: {capture: per_layer, sparsify: per_setting, disentangle: per_layer, partial: per_selection}\n"
+               *(f"disentangle/neox-m/L0.up/{f}" for f in ("neurons.csv", "clusters.csv", "samples.npz",
+                                                             "summary.json"))]
+PAPER_JOBS = ("scales:\n  smoke:\n    jobs: {capture: per_layer, sparsify: per_setting, disentangle: per_layer, "
+              "partial: per_selection}\n")
 
 
 def test_paper_job_granularity_writes_what_the_per_model_jobs_wrote(tmp_path_factory, reference):

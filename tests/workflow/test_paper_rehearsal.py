@@ -7,10 +7,11 @@ shrinks token counts, lists and depths and runs one job per model where the pape
 selection, in a copy of the repository. Every rule of the paper DAG must run to completion through the paper code
 paths (hub ids and stepN revisions resolved offline, fp16, layer-wise evaluation, one clamp job per percent, the
 downstream benchmarks through a stand-in harness); the rules of the paper's finer jobs run at smoke instead, in
-tests/workflow/test_determinism.py, against the per-model jobs' files. The overlay keeps each list as short as the
-schema allows, so the run is close to one job per rule and per model (the zoo table evaluates all 13). The refusals are then checked on single jobs of the
-same run, against a copy of the caches that lacks a revision and dataset splits: a revision missing from the
-cache, dataset caches missing a split, and a GPU required where torch sees none.
+tests/workflow/test_job_shapes.py, against the per-model jobs' files. The overlay keeps each list as short as the
+schema allows, so the run is close to one job per rule and per model (the zoo table evaluates all 13).
+The refusals are then checked on single jobs of the same run, against a copy of the caches that lacks a revision
+and dataset splits: a revision missing from the cache, dataset caches missing a split, and a GPU required where
+torch sees none.
 
 The caches are built once per session (only the revisions the overlay lists) and every job gets one thread.
 """

@@ -44,6 +44,7 @@ def resolve_local(source: str | Path, revision: str | None) -> Path:
 
 
 def is_local(source: str) -> bool:
+    """Whether `source` names a local folder (a workflow model directory or a copy) rather than a hub id."""
     return source.startswith((".", "/", "~")) or Path(source).exists() or source.startswith("results")
 
 
