@@ -29,19 +29,23 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-# `make test` runs two pytest-xdist workers with --dist loadgroup; a group's tests run on one worker. The long
-# groups are collected first, in this order, so the two workers start the rehearsal and the session's smoke run
+# `make test` runs two pytest-xdist workers with --dist loadgroup; a group's tests run on one worker, and a worker
+# takes the next unit of work in collection order when it runs low. So the longest go first (the usual heuristic
+# for keeping both busy to the end): the two workers start the rehearsal and the session's smoke run
 # (tests/workflow/conftest.py `smoke_results`) at once; the SLURM chain and the job-shape test, which compare with
 # the smoke run, follow the rehearsal on the worker that ran it (the smoke run is done by then; a worker that asks
-# for it earlier waits for it), and the rest fills in beside them.
-FIRST_GROUPS = ("rehearsal", "smoke", "slurm", "shapes")
+# for it earlier waits for it); then the resume pair, the other workflow tests, and last the unit tests, small
+# units that fill the gaps at the end.
+FIRST_GROUPS = ("rehearsal", "smoke", "slurm", "shapes", "resume")
 
 
 def pytest_collection_modifyitems(items):
     def rank(item):
         mark = item.get_closest_marker("xdist_group")
         group = (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
-        return FIRST_GROUPS.index(group) if group in FIRST_GROUPS else len(FIRST_GROUPS)
+        if group in FIRST_GROUPS:
+            return FIRST_GROUPS.index(group)
+        return len(FIRST_GROUPS) + (0 if item.get_closest_marker("workflow") else 1)
 
     items.sort(key=rank)  # stable: collection order within each rank
 
