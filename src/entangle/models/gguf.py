@@ -19,7 +19,6 @@ from pathlib import Path
 
 from entangle.io import atomic_path, write_json
 from entangle.models.arch import ARCHS
-from entangle.models.load import save_tokenizer
 from entangle.models.sources import ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -111,6 +110,8 @@ def convert_gguf(gguf_path: str | Path, out: str | Path) -> tuple[int, str]:
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from entangle.models.load import save_tokenizer
 
     gguf_path = Path(gguf_path)
     folder, name = str(gguf_path.parent), gguf_path.name
