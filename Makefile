@@ -29,7 +29,7 @@ figures: install
 smoke: install
 	$(BIN)/snakemake --cores $(CORES) figures --config scale=smoke
 
-# two workers: the smoke-run tests on one, the paper rehearsal on the other, the rest beside them (tests/conftest.py)
+# two workers; tests sharing a fixture run on one (xdist groups), the longest first (tests/conftest.py)
 test: install
 	$(BIN)/python -m pytest -ra -n 2 --dist loadgroup --no-loadscope-reorder --durations=20
 
