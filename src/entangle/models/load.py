@@ -65,6 +65,6 @@ def load_model(source: str, revision: str | None = None, dtype: torch.dtype = to
 def save_tokenizer(tokenizer, path) -> None:
     """`tokenizer.save_pretrained(path)` without the loading machine's offline flag: with HF_HUB_OFFLINE set,
     transformers records `local_files_only: true` in tokenizer_config.json, so the same checkpoint would differ
-    in its bytes between an offline and an online run."""
+    in its bytes between an offline and an online run. The flag is dropped from `tokenizer` itself (init_kwargs)."""
     tokenizer.init_kwargs.pop("local_files_only", None)
     tokenizer.save_pretrained(path)
